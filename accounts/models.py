@@ -1,0 +1,191 @@
+"""Users of the three types, verification codes for binding, the outbox of the default sender
+and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from directory.models import Enterprise, Region
+
+username_validator = RegexValidator(
+    r"^[A-Za-z0-9_]{4,32}$", "用户ID 只能由 4 至 32 位字母、数字或下划线组成。"
+)
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, username: str, password: str | None = None, **fields: object) -> User:
+        user = self.model(username=username, **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, username: str, password: str | None = None, **fields: object):
+        fields.setdefault("user_type", User.Type.SENIOR_ADMIN)
+        fields.setdefault("is_staff", True)
+        fields.setdefault("is_superuser", True)
+        return self.create_user(username, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    class Type(models.TextChoices):
+        ENTERPRISE = "enterprise", "企业用户"
+        LOCAL_ADMIN = "local_admin", "地方管理员"
+        SENIOR_ADMIN = "senior_admin", "国家高级管理员"
+
+    username = models.CharField(
+        "用户ID", max_length=32, unique=True, validators=[username_validator]
+    )
+    nickname = models.CharField("昵称", max_length=30, blank=True)
+    # Only verified values are stored: a bound mobile or e-mail is a login name.
+    mobile = models.CharField("手机", max_length=11, unique=True, null=True, blank=True)
+    email = models.EmailField("电子邮箱", unique=True, null=True, blank=True)
+    user_type = models.CharField("用户类型", max_length=12, choices=Type.choices)
+    region = models.ForeignKey(
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name="可管理地区",
+        help_text="地方管理员管理的地区；国家高级管理员为空（全国）。",
+    )
+    enterprise = models.OneToOneField(
+        Enterprise,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="user",
+        verbose_name="企业",
+    )
+    is_active = models.BooleanField("启用", default=True)
+    is_staff = models.BooleanField("可进入管理后台", default=False)
+    date_joined = models.DateTimeField("注册时间", default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = "用户"
+        verbose_name_plural = "用户"
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(user_type="enterprise") | models.Q(enterprise__isnull=False),
+                name="user_enterprise_has_enterprise",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(user_type="local_admin") | models.Q(region__isnull=False),
+                name="user_local_admin_has_region",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def display_name(self) -> str:
+        return self.nickname or self.username
+
+    @property
+    def is_enterprise(self) -> bool:
+        return self.user_type == self.Type.ENTERPRISE
+
+    @property
+    def is_local_admin(self) -> bool:
+        return self.user_type == self.Type.LOCAL_ADMIN
+
+    @property
+    def is_senior_admin(self) -> bool:
+        return self.user_type == self.Type.SENIOR_ADMIN
+
+    @property
+    def is_administrator(self) -> bool:
+        return self.user_type in (self.Type.LOCAL_ADMIN, self.Type.SENIOR_ADMIN)
+
+    @property
+    def home_region(self) -> Region | None:
+        """The region the user belongs to or manages; None for the whole country."""
+        if self.is_enterprise:
+            return self.enterprise.region if self.enterprise else None
+        if self.is_local_admin:
+            return self.region
+        return None
+
+    @property
+    def region_label(self) -> str:
+        region = self.home_region
+        return region.full_name if region else "全国"
+
+
+class VerificationCode(models.Model):
+    """A 6-digit code sent to a mobile number or e-mail address the user wants to bind."""
+
+    class Channel(models.TextChoices):
+        MOBILE = "mobile", "手机"
+        EMAIL = "email", "电子邮箱"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="verification_codes")
+    channel = models.CharField("方式", max_length=6, choices=Channel.choices)
+    target = models.CharField("手机号码/邮箱地址", max_length=254, db_index=True)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField()
+    failed_tries = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "验证码"
+        verbose_name_plural = "验证码"
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.target}"
+
+    @staticmethod
+    def hash_code(code: str) -> str:
+        return hashlib.sha256(code.encode()).hexdigest()
+
+
+class OutboxMessage(models.Model):
+    """What the default sender 'sent': kept so that an intranet without gateways still works."""
+
+    channel = models.CharField("方式", max_length=6, choices=VerificationCode.Channel.choices)
+    recipient = models.CharField("收件人", max_length=254)
+    subject = models.CharField("标题", max_length=200)
+    body = models.TextField("内容")
+    created_at = models.DateTimeField("时间", default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "发件箱消息"
+        verbose_name_plural = "发件箱"
+
+    def __str__(self) -> str:
+        return f"{self.recipient}: {self.subject}"
+
+
+class ApiToken(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API 令牌"
+        verbose_name_plural = "API 令牌"
+
+    def __str__(self) -> str:
+        return f"{self.user} 的令牌（{self.expires_at:%Y-%m-%d %H:%M} 到期）"
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("register/", views.register_view, name="register"),
+    path("profile/", views.profile_view, name="profile"),
+    path("profile/bind/send/", views.bind_view, {"step": "send"}, name="bind_send"),
+    path("profile/bind/confirm/", views.bind_view, {"step": "confirm"}, name="bind_confirm"),
+    path("password/", views.password_change_view, name="password_change"),
+    path("outbox/", views.outbox_view, name="outbox"),
+]

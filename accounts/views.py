@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts.forms import BindForm, LoginForm, PasswordChangeForm, ProfileForm, RegistrationForm
+from accounts.models import OutboxMessage, User
+from accounts.services import (
+    AccountError,
+    confirm_binding,
+    login_with_identifier,
+    register_enterprise,
+    revoke_api_tokens,
+    send_binding_code,
+)
+from lib.access import login_required, role_required
+
+
+def login_view(request: HttpRequest) -> HttpResponse:
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+        next_url = ""
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = login_with_identifier(
+                request, form.cleaned_data["username"], form.cleaned_data["password"]
+            )
+        except AccountError as exc:
+            form.add_error(None, exc.message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect(next_url or "portal:home")
+    return render(request, "accounts/login.html", {"form": form, "next": next_url})
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, "您已安全退出。")
+    return redirect("accounts:login")
+
+
+def register_view(request: HttpRequest) -> HttpResponse:
+    form = RegistrationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            register_enterprise(form.registration())
+        except AccountError as exc:
+            field = "code" if exc.code == "duplicate_code" else None
+            field = "username" if exc.code == "duplicate_username" else field
+            form.add_error(field, exc.message)
+        else:
+            messages.success(request, "注册成功，请使用用户ID和密码登录。")
+            return redirect("accounts:login")
+    return render(request, "accounts/register.html", {"form": form})
+
+
+@login_required
+def profile_view(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "个人信息已保存。")
+        return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"form": form, **_bind_context(request.user)})
+
+
+def _bind_context(user: User, **extra: object) -> dict[str, object]:
+    return {
+        "bindings": [
+            {"channel": "mobile", "label": "手机", "value": user.mobile, "input": "tel"},
+            {"channel": "email", "label": "邮箱", "value": user.email, "input": "email"},
+        ],
+        **extra,
+    }
+
+
+@login_required
+@require_POST
+def bind_view(request: HttpRequest, step: str) -> HttpResponse:
+    """绑定 (send a code) or 保存 (confirm it); answers with the binding box re-rendered."""
+    form = BindForm(request.POST)
+    channel = request.POST.get("channel", "")
+    result: dict[str, object] = {"channel": channel, "target": request.POST.get("target", "")}
+    if not form.is_valid():
+        result["error"] = next(iter(form.errors.values()))[0]
+    else:
+        data = form.cleaned_data
+        try:
+            if step == "send":
+                send_binding_code(request.user, data["channel"], data["target"])
+                result["sent"] = True
+                result["info"] = "验证码已发送，5分钟内有效，请输入收到的验证码后点击【保存】。"
+            else:
+                confirm_binding(request.user, data["channel"], data["target"], data["code"])
+                result["info"] = "绑定成功，今后可以使用它登录。"
+                result["target"] = ""
+        except AccountError as exc:
+            result["error"] = exc.message
+            result["sent"] = step == "confirm"
+    context = _bind_context(request.user, result=result)
+    template = "accounts/_bindings.html" if request.htmx else "accounts/profile.html"
+    if not request.htmx:
+        context["form"] = ProfileForm(instance=request.user)
+    return render(request, template, context)
+
+
+@login_required
+def password_change_view(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        # Keeps this session; every other session of the user ends with the old password hash.
+        update_session_auth_hash(request, user)
+        revoke_api_tokens(user)
+        messages.success(request, "密码已修改，其他设备上的登录已失效。")
+        return redirect(reverse("accounts:password_change"))
+    return render(request, "accounts/password_change.html", {"form": form})
+
+
+@role_required(User.Type.SENIOR_ADMIN)
+def outbox_view(request: HttpRequest) -> HttpResponse:
+    page = Paginator(OutboxMessage.objects.all(), 30).get_page(request.GET.get("page"))
+    return render(request, "accounts/outbox.html", {"page": page})

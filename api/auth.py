@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer, django_auth
+
+from accounts.models import User
+from accounts.services import user_for_api_token
+
+
+class BearerToken(HttpBearer):
+    """`Authorization: Bearer <token>` with a token from POST /api/v1/auth/token."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        user = user_for_api_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+# Either a token (programs) or the browser session (pages calling the API, with CSRF).
+API_AUTH = [BearerToken(), django_auth]

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router
+
+from accounts.services import AccountError, issue_api_token, login_with_identifier
+from api.schemas import DetailOut, MeOut, RegionOut, TokenIn, TokenOut
+
+router = Router(tags=["账户"])
+
+
+@router.post(
+    "/auth/token",
+    auth=None,
+    response={200: TokenOut, 401: DetailOut, 429: DetailOut},
+    summary="以用户ID（或绑定的手机/邮箱）和密码换取令牌",
+)
+def create_token(request: HttpRequest, payload: TokenIn):
+    try:
+        user = login_with_identifier(request, payload.username, payload.password)
+    except AccountError as exc:
+        status = 429 if exc.code in ("locked", "throttled") else 401
+        return status, {"detail": exc.message}
+    key, token = issue_api_token(user)
+    return 200, {"token": key, "expires_at": token.expires_at}
+
+
+@router.get("/me", response=MeOut, summary="当前用户")
+def me(request: HttpRequest):
+    user = request.user
+    region = user.home_region
+    return {
+        "username": user.username,
+        "nickname": user.nickname,
+        "user_type": user.user_type,
+        "user_type_label": user.get_user_type_display(),
+        "region": RegionOut(code=region.code, name=region.full_name) if region else None,
+        "mobile": user.mobile,
+        "email": user.email,
+    }

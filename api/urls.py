@@ -1,0 +1,58 @@
+"""The JSON API /api/v1/ (../shared/API.md): the same services and scope getters as the pages."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+
+from api.auth import API_AUTH
+from api.routers import accounts as accounts_router
+from api.routers import notices as notices_router
+
+api = NinjaAPI(
+    title="全国中小企业生产经营运行监测平台 API",
+    version="1",
+    description="企业用户与管理员在网页上能做的一切，也可以通过本接口完成。",
+    urls_namespace="api",
+    auth=API_AUTH,
+)
+
+
+def _field_name(loc: list) -> str | None:
+    # ninja reports ("body", "payload", "password"); the contract names just the field.
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload", "form")]
+    return ".".join(parts) or None
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [
+        {
+            "field": _field_name(list(err.get("loc", []))),
+            "code": err.get("type", "invalid"),
+            "message": _message_zh(err),
+        }
+        for err in exc.errors
+    ]
+    return api.create_response(request, {"errors": errors}, status=400)
+
+
+def _message_zh(err: dict) -> str:
+    kind = err.get("type", "")
+    if kind == "missing":
+        return "此项为必填项。"
+    if kind in ("literal_error", "enum"):
+        return "取值不在允许的范围内。"
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        return "格式不正确。"
+    return "输入不正确。"
+
+
+@api.exception_handler(AuthenticationError)
+def not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(request, {"detail": "未登录或令牌已失效。"}, status=401)
+
+
+api.add_router("", accounts_router.router)
+api.add_router("", notices_router.router)

@@ -1,0 +1,125 @@
+"""Cascading selects (province → city → county, 门类 → 大类 → 中类 → 小类): the form fields, their
+server-side validation and the options endpoint all come from one description per tree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.db.models import Model, QuerySet
+from django.urls import reverse
+
+from directory.models import Industry, Region
+
+EMPTY_LABEL = "请选择"
+
+
+@dataclass(frozen=True)
+class Cascade:
+    kind: str
+    model: type[Model]
+    field_names: tuple[str, ...]
+    labels: tuple[str, ...]
+    incomplete_message: str
+
+    def children(self, parent_code: str | None) -> QuerySet:
+        qs = self.model.objects.filter(parent_id=parent_code)  # type: ignore[attr-defined]
+        if self.model is Industry:
+            qs = qs.filter(is_active=True)
+        return qs.order_by(*self.model._meta.ordering).only("code", "name")
+
+    def chain(self, leaf: Model | None) -> list[Model]:
+        nodes: list[Model] = []
+        while leaf is not None:
+            nodes.append(leaf)
+            leaf = leaf.parent  # type: ignore[attr-defined]
+        return list(reversed(nodes))
+
+
+REGION = Cascade(
+    "region",
+    Region,
+    ("province", "city", "county"),
+    ("省", "市", "区县"),
+    "所在地区请选择到区县一级。",
+)
+INDUSTRY = Cascade(
+    "industry",
+    Industry,
+    ("industry_1", "industry_2", "industry_3", "industry_4"),
+    ("一级分类", "二级分类", "三级分类", "四级分类"),
+    "所属行业请选择到四级分类。",
+)
+CASCADES = {c.kind: c for c in (REGION, INDUSTRY)}
+
+
+def option_choices(cascade: Cascade, parent_code: str | None) -> list[tuple[str, str]]:
+    return [("", EMPTY_LABEL)] + [(n.code, n.name) for n in cascade.children(parent_code)]
+
+
+class CascadeFormMixin:
+    """Adds the select fields of each cascade in `cascades` ((cascade, result_name, required))
+    and puts the chosen leaf object into cleaned_data[result_name]."""
+
+    cascades: tuple[tuple[Cascade, str, bool], ...] = ()
+
+    def add_cascade_fields(self, initial_leaves: dict[str, Model | None] | None = None) -> None:
+        form: Any = self
+        for cascade, result_name, required in self.cascades:
+            leaf = (initial_leaves or {}).get(result_name)
+            chosen = self._chosen_codes(cascade, leaf)
+            parent: str | None = None
+            for depth, (name, label) in enumerate(
+                zip(cascade.field_names, cascade.labels, strict=True)
+            ):
+                choices = option_choices(cascade, parent) if depth == 0 or parent else []
+                if not choices:
+                    choices = [("", EMPTY_LABEL)]
+                attrs = {"class": "cascade", "data-cascade": cascade.kind}
+                if depth + 1 < len(cascade.field_names):
+                    attrs.update(
+                        {
+                            "hx-get": reverse("directory:cascade_options", args=[cascade.kind]),
+                            "hx-target": f"#id_{cascade.field_names[depth + 1]}",
+                            "hx-trigger": "change",
+                            "hx-swap": "innerHTML",
+                        }
+                    )
+                form.fields[name] = forms.ChoiceField(
+                    label=label,
+                    choices=choices,
+                    required=required and depth == 0,
+                    widget=forms.Select(attrs=attrs),
+                    initial=chosen[depth] if depth < len(chosen) else "",
+                    error_messages={"invalid_choice": "请从列表中选择。"},
+                )
+                parent = chosen[depth] if depth < len(chosen) else None
+
+    def _chosen_codes(self, cascade: Cascade, leaf: Model | None) -> list[str]:
+        form: Any = self
+        if form.is_bound:
+            codes = []
+            for name in cascade.field_names:
+                value = form.data.get(form.add_prefix(name), "")
+                if not value:
+                    break
+                codes.append(str(value))
+            return codes
+        return [node.pk for node in cascade.chain(leaf)]
+
+    def clean_cascades(self) -> None:
+        form: Any = self
+        for cascade, result_name, required in self.cascades:
+            codes = [form.cleaned_data.get(name) for name in cascade.field_names]
+            codes = [c for c in codes if c]
+            if not codes:
+                if required:
+                    form.add_error(cascade.field_names[0], f"请选择{cascade.labels[0]}。")
+                form.cleaned_data[result_name] = None
+                continue
+            leaf_code = codes[-1]
+            if len(codes) < len(cascade.field_names) and cascade.children(leaf_code).exists():
+                form.add_error(cascade.field_names[len(codes)], cascade.incomplete_message)
+                continue
+            form.cleaned_data[result_name] = cascade.model.objects.get(pk=leaf_code)  # type: ignore[attr-defined]

@@ -1,0 +1,169 @@
+"""Demo accounts, enterprises and notices. Idempotent: what exists already is left as it is."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+from stdnum.cn import uscc
+
+from accounts.models import User
+from directory.codes import org_code_check_char
+from directory.models import Enterprise, EnterpriseSize, HoldingType, Industry, Region
+from notices.models import Notice
+
+PASSWORD = "Demo@2026"
+
+ADMINS = [
+    # username, nickname, region code (None: national senior administrator)
+    ("admin", "国家管理员", None),
+    ("zhejiang", "浙江省管理员", "330000"),
+    ("ningbo", "宁波市管理员", "330200"),
+    ("guangdong", "广东省管理员", "440000"),
+]
+
+# username, enterprise name, county code, industry (小类), size, holding type, registration type
+ENTERPRISES = [
+    ("33029997", "宁波康尔企业", "330211", "1311", "3", "3", "173"),
+    ("44010001", "广州明德机械有限公司", "440106", "3311", "3", "3", "173"),
+    ("33020001", "宁波甬清精密五金有限公司", "330206", "3481", "4", "3", "173"),
+    ("33020002", "宁波海曙新港纺织有限公司", "330203", "1711", "3", "3", "159"),
+    ("33020003", "宁波鄞州恒达电容器有限公司", "330212", "3822", "2", "3", "173"),
+    ("33020004", "余姚市舜宇塑料制品有限公司", "330281", "2927", "3", "3", "173"),
+    ("33020005", "慈溪市康乐电器有限公司", "330282", "3919", "4", "3", "171"),
+    ("33010001", "杭州西湖软件科技有限公司", "330106", "6513", "3", "3", "173"),
+    ("33010002", "杭州钱塘汽车零部件有限公司", "330114", "3670", "2", "5", "310"),
+    ("33030001", "温州鹿城鞋业有限公司", "330302", "1951", "4", "3", "172"),
+    ("33030002", "瑞安市华联包装有限公司", "330381", "2231", "3", "3", "173"),
+    ("44010002", "广州天河百货有限公司", "440106", "5211", "3", "1", "151"),
+    ("44010003", "广州番禺珠宝首饰有限公司", "440113", "2438", "4", "4", "230"),
+    ("44030001", "深圳南山电子器件有限公司", "440305", "3971", "2", "5", "330"),
+    ("44030002", "深圳宝安精密结构件有限公司", "440306", "3311", "3", "3", "173"),
+    ("44060001", "佛山禅城陶瓷水暖配件有限公司", "440604", "3352", "3", "3", "173"),
+    ("32050001", "苏州吴中纺织面料有限公司", "320506", "1711", "2", "4", "220"),
+    ("32010001", "南京鼓楼软件服务有限公司", "320106", "6513", "4", "3", "173"),
+    ("37020001", "青岛市南再生资源有限公司", "370202", "5191", "3", "2", "120"),
+    ("37010001", "济南历下钢材加工有限公司", "370102", "3130", "2", "1", "151"),
+    ("51010001", "成都武侯农药化工有限公司", "510107", "2631", "3", "1", "160"),
+    ("51010002", "成都高新电子真空器件有限公司", "510107", "3971", "4", "3", "173"),
+    ("41010001", "郑州金水市政工程有限公司", "410105", "4813", "3", "1", "151"),
+    ("41010002", "郑州面粉加工有限公司", "410105", "1312", "4", "2", "130"),
+    ("11010001", "北京海淀计算机制造有限公司", "110108", "3919", "2", "3", "174"),
+    ("42010001", "武汉武昌汽车配件有限公司", "420106", "3670", "3", "3", "173"),
+    ("35020001", "厦门思明塑料日用品有限公司", "350203", "2927", "4", "4", "210"),
+    ("61010001", "西安雁塔金属密封件有限公司", "610113", "3481", "3", "3", "173"),
+    ("22010001", "长春南关纸制品有限公司", "220102", "2231", "4", "3", "171"),
+    ("43010001", "长沙岳麓应用软件有限公司", "430104", "6513", "4", "3", "173"),
+    ("34010001", "合肥蜀山电容器有限公司", "340104", "3822", "3", "3", "173"),
+    ("36010001", "南昌东湖百货零售有限公司", "360102", "5211", "4", "3", "172"),
+    ("45010001", "南宁青秀稻谷加工有限公司", "450103", "1311", "4", "2", "120"),
+    ("53010001", "昆明五华珠宝有限公司", "530102", "2438", "4", "3", "173"),
+    ("13010001", "石家庄长安钢压延有限公司", "130102", "3130", "2", "1", "110"),
+    ("21010001", "沈阳和平金属结构有限公司", "210102", "3311", "3", "1", "151"),
+]
+
+NOTICES = [
+    # kind, title, published (date), audience, region code
+    ("notice", "关于做好本年度中小企业运行监测数据报送工作的通知", "2026-11-02", "all", None),
+    ("notice", "中小企业运行监测平台微信公众号正式对外发布", "2026-10-15", "all", None),
+    ("notice", "关于开展中小企业贷款情况问卷调查的通知", "2026-09-14", "enterprises", None),
+    ("notice", "关于监测企业季度指标填报时间调整的通知", "2026-07-09", "enterprises", None),
+    ("notice", "关于系统审核指标平衡关系举例说明", "2026-06-30", "all", None),
+    ("notice", "关于做好地方审核工作的通知（管理员）", "2026-10-20", "admins", None),
+    ("notice", "浙江省关于按时报送月度监测数据的通知", "2026-11-05", "all", "330000"),
+    ("notice", "宁波市中小企业监测工作提醒", "2026-11-06", "enterprises", "330200"),
+    ("notice", "广东省监测企业名录调整的通知", "2026-11-03", "all", "440000"),
+    ("news", "广东省中小企业运行监测综合能力提升培训班在广州举行", "2026-09-05", "all", "440000"),
+    ("news", "陕西省中小企业经济运行监测培训班在安康举办", "2026-04-29", "all", None),
+    ("news", "吉林省中小企业运行监测平台培训班圆满结束", "2026-04-11", "all", None),
+    ("news", "厦门市中小企业生产经营运行监测工作会议召开", "2026-01-28", "all", None),
+    ("news", "河南省中小企业统计运行监测培训班在郑州举办", "2025-12-10", "all", None),
+    ("news", "宁波市召开中小企业运行监测工作推进会", "2026-10-28", "all", "330200"),
+]
+
+
+def demo_uscc(region_code: str, serial: int) -> str:
+    body = f"MA{serial:06d}"
+    org = body + org_code_check_char(body)
+    first17 = f"91{region_code}{org}"
+    return first17 + uscc.calc_check_digit(first17)
+
+
+class Command(BaseCommand):
+    help = (
+        "创建演示数据：国家与地方管理员、几十家分布在多个省份和行业的企业、通知公告与平台动态。"
+        "可重复运行，已存在的数据保持不变。所有演示账户的密码为 Demo@2026。"
+    )
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not Region.objects.exists() or not Industry.objects.exists():
+            raise CommandError("请先运行 load_reference_data 加载行政区划和行业分类。")
+        created = 0
+        for username, nickname, region_code in ADMINS:
+            if User.objects.filter(username=username).exists():
+                continue
+            fields: dict[str, Any] = {"nickname": nickname}
+            if region_code is None:
+                fields.update(user_type=User.Type.SENIOR_ADMIN, is_staff=True, is_superuser=True)
+            else:
+                fields.update(
+                    user_type=User.Type.LOCAL_ADMIN, region=Region.objects.get(code=region_code)
+                )
+            User.objects.create_user(username, PASSWORD, **fields)
+            created += 1
+        for serial, row in enumerate(ENTERPRISES, start=1):
+            created += self._enterprise(serial, *row)
+        author = User.objects.get(username="admin")
+        for kind, title, day, audience, region_code in NOTICES:
+            if Notice.objects.filter(title=title).exists():
+                continue
+            published = timezone.make_aware(dt.datetime.fromisoformat(day).replace(hour=9))
+            Notice.objects.create(
+                kind=kind,
+                title=title,
+                body=f"{title}。\n\n请各相关单位认真阅读并按要求执行。\n\n全国中小企业生产经营运行监测平台",
+                audience=audience,
+                region_id=region_code,
+                author=author,
+                published_at=published,
+            )
+            created += 1
+        self.stdout.write(f"演示数据：新建 {created} 条记录。")
+
+    def _enterprise(
+        self,
+        serial: int,
+        username: str,
+        name: str,
+        county: str,
+        industry: str,
+        size: str,
+        holding: str,
+        registration: str,
+    ) -> int:
+        if User.objects.filter(username=username).exists():
+            return 0
+        enterprise = Enterprise.objects.create(
+            name=name,
+            code_type=Enterprise.CodeType.USCC,
+            code=demo_uscc(county, serial),
+            region=Region.objects.get(code=county),
+            industry=Industry.objects.get(code=industry),
+            registration_type_id=registration,
+            size=EnterpriseSize(size),
+            holding_type=HoldingType(holding),
+            contact_person="联系人" + username[-2:],
+            contact_phone=f"0{county[:3]}-8{serial:07d}"[:13],
+        )
+        User.objects.create_user(
+            username,
+            PASSWORD,
+            user_type=User.Type.ENTERPRISE,
+            enterprise=enterprise,
+            nickname=name[:30],
+        )
+        return 1

@@ -1,0 +1,42 @@
+"""The left navigation, built from what the logged-in user may do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from accounts.models import User
+
+E, L, S = User.Type.ENTERPRISE, User.Type.LOCAL_ADMIN, User.Type.SENIOR_ADMIN
+
+
+@dataclass(frozen=True)
+class NavItem:
+    group: str
+    label: str
+    url_name: str
+    query: str = ""
+    roles: tuple[str, ...] = (E, L, S)
+
+
+NAV_ITEMS = (
+    NavItem("平台首页", "主页面", "portal:home"),
+    NavItem("信息服务", "通知公告", "notices:list", "?kind=notice"),
+    NavItem("信息服务", "平台动态", "notices:list", "?kind=news"),
+    NavItem("信息服务", "发布管理", "notices:manage", roles=(L, S)),
+    NavItem("个人设置", "修改个人信息", "accounts:profile"),
+    NavItem("个人设置", "修改密码", "accounts:password_change"),
+    NavItem("系统管理", "验证码发件箱", "accounts:outbox", roles=(S,)),
+    NavItem("系统管理", "管理后台", "admin:index", roles=(S,)),
+    NavItem("帮助", "常见问题", "portal:faq"),
+)
+
+
+def navigation_for(user: User) -> list[tuple[str, list[dict[str, str]]]]:
+    groups: dict[str, list[dict[str, str]]] = {}
+    for item in NAV_ITEMS:
+        if user.user_type in item.roles:
+            url = reverse(item.url_name) + item.query
+            groups.setdefault(item.group, []).append({"label": item.label, "url": url})
+    return list(groups.items())

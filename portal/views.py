@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from lib.access import login_required
+from notices.models import Notice
+from notices.selectors import readable_notices
+from reports.periods import current_report_month
+
+LATEST = 5
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    current = current_report_month()
+    notices = readable_notices(user)
+    context = {
+        "months": [
+            {"period": current, "caption": "当前报表月份"},
+            {"period": current.previous(), "caption": "上一报表月份"},
+        ],
+        "notices": notices.filter(kind=Notice.Kind.NOTICE)[:LATEST],
+        "news": notices.filter(kind=Notice.Kind.NEWS)[:LATEST],
+    }
+    return render(request, "portal/home.html", context)
+
+
+def faq(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/faq.html")

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from api.urls import api
+
+admin.site.site_header = "全国中小企业生产经营运行监测平台 管理后台"
+admin.site.site_title = "监测平台管理后台"
+
+urlpatterns = [
+    path("", include("portal.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("directory/", include("directory.urls")),
+    path("notices/", include("notices.urls")),
+    path("api/v1/", api.urls),
+    path("django-admin/", admin.site.urls),
+]

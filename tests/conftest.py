@@ -1,0 +1,90 @@
+"""The shared personas of every test: an enterprise of 浙江 宁波, an enterprise of 广东, local
+administrators of 浙江, 宁波 and 广东, and a national senior administrator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from stdnum.cn import uscc
+
+from accounts.models import User
+from directory.models import Enterprise, Region
+
+PASSWORD = "Demo@2026"
+
+
+@pytest.fixture
+def reference_data(db: None) -> None:
+    """Regions, industries, registration types and the size standard. Loaded once per database;
+    loaded again after a transactional (browser) test has flushed the tables."""
+    if not Region.objects.exists():
+        call_command("load_reference_data", verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    with django_db_blocker.unblock():
+        call_command("load_reference_data", verbosity=0)
+
+
+def valid_uscc(first17: str) -> str:
+    return first17 + uscc.calc_check_digit(first17)
+
+
+def make_enterprise_user(username: str, name: str, code: str, region_code: str) -> User:
+    enterprise = Enterprise.objects.create(
+        name=name,
+        code_type=Enterprise.CodeType.USCC if len(code) == 18 else Enterprise.CodeType.ORGANIZATION,
+        code=code,
+        region=Region.objects.get(code=region_code),
+        contact_person="杨莎莎",
+        contact_phone="0574-86601234",
+    )
+    return User.objects.create_user(
+        username, PASSWORD, user_type=User.Type.ENTERPRISE, enterprise=enterprise
+    )
+
+
+def make_admin(username: str, region_code: str | None) -> User:
+    if region_code is None:
+        return User.objects.create_user(username, PASSWORD, user_type=User.Type.SENIOR_ADMIN)
+    return User.objects.create_user(
+        username,
+        PASSWORD,
+        user_type=User.Type.LOCAL_ADMIN,
+        region=Region.objects.get(code=region_code),
+    )
+
+
+@dataclass
+class Personas:
+    ningbo_enterprise: User
+    guangdong_enterprise: User
+    zhejiang_admin: User
+    ningbo_admin: User
+    guangdong_admin: User
+    senior_admin: User
+
+    def client_for(self, user: User) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+
+@pytest.fixture
+def personas(reference_data: None) -> Personas:
+    return Personas(
+        ningbo_enterprise=make_enterprise_user(
+            "33029997", "宁波康尔企业", valid_uscc("91330211MA2AFKE01"), "330211"
+        ),
+        guangdong_enterprise=make_enterprise_user(
+            "44010001", "广州明德机械有限公司", valid_uscc("91440106MA5CMD002"), "440106"
+        ),
+        zhejiang_admin=make_admin("zhejiang", "330000"),
+        ningbo_admin=make_admin("ningbo", "330200"),
+        guangdong_admin=make_admin("guangdong", "440000"),
+        senior_admin=make_admin("admin", None),
+    )
