@@ -11,8 +11,7 @@ from datetime import timedelta
 
 from axes.models import AccessFailureLog
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest
 from django.utils import timezone
 
 LOCKED_MESSAGE = "登录失败次数过多，该账户已被锁定{minutes}分钟，请稍后再试。"
@@ -32,17 +31,11 @@ def axes_username(request: HttpRequest, credentials: dict | None) -> str | None:
     user ID all land on one account."""
     from accounts.services import resolve_login_name
 
-    credentials = credentials or {}
-    raw = credentials.get("username") or request.POST.get("username") if request else None
+    raw = (credentials or {}).get("username")
     if not raw:
         return None
     user = resolve_login_name(raw)
     return user.username if user else raw.strip()
-
-
-def lockout_response(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-    """Used by axes only when a view without our login service is hit (the Django admin)."""
-    return render(request, "accounts/locked.html", {"message": locked_message()}, status=429)
 
 
 def client_ip(request: HttpRequest) -> str:

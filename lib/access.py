@@ -27,3 +27,9 @@ def role_required(*user_types: str) -> Callable:
 
 
 login_required = role_required()
+
+
+def posted(request: HttpRequest) -> Any:
+    """The POST data for a form, or None on GET. (`request.POST or None` would leave an empty
+    POST unbound and silently ignore it.)"""
+    return request.POST if request.method == "POST" else None

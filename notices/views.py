@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
-from lib.access import login_required, role_required
+from lib.access import login_required, posted, role_required
 from notices.forms import NoticeForm
 from notices.models import Notice
 from notices.selectors import (
@@ -54,7 +54,7 @@ def notice_manage(request: HttpRequest) -> HttpResponse:
 @role_required(*ADMINS)
 def notice_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     notice = get_manageable_notice(request.user, pk) if pk else Notice(author=request.user)
-    form = NoticeForm(request.POST or None, instance=notice, author=request.user)
+    form = NoticeForm(posted(request), instance=notice, author=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "已发布。" if pk is None else "已保存修改。")

@@ -16,6 +16,11 @@ from directory.models import Enterprise, Region
 PASSWORD = "Demo@2026"
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.PASSWORD_HASHERS = ["tests.hashers.CheapArgon2PasswordHasher"]
+
+
 @pytest.fixture
 def reference_data(db: None) -> None:
     """Regions, industries, registration types and the size standard. Loaded once per database;

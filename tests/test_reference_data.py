@@ -293,3 +293,21 @@ def test_the_command_fills_empty_tables_quickly() -> None:
     assert "登记注册类型：新增 31，更新 0，停用 0" in out.getvalue()
     assert "企业规模划分标准：新增 30，更新 0，停用 0" in out.getvalue()
     assert Region.objects.filter(code="330211").exists()
+
+
+def test_the_command_writes_nothing_when_any_file_is_wrong(tmp_path: Path) -> None:
+    industries = write_lines(tmp_path / "new.tsv", [*industry_lines(), "960\t新中类"])
+    size_standard = write_lines(
+        tmp_path / "size.csv",
+        SIZE_STANDARD_FILE.read_text(encoding="utf-8").replace(";591", ";5919").splitlines(),
+    )
+
+    with pytest.raises(CommandError, match="行业代码 5919 不在行业分类表中"):
+        call_command(
+            "load_reference_data",
+            industries=industries,
+            size_standard=size_standard,
+            verbosity=0,
+        )
+
+    assert not Industry.objects.filter(code="960").exists()
