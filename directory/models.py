@@ -154,7 +154,7 @@ class EnterpriseQuerySet(models.QuerySet["Enterprise"]):
         """Enterprises located in `region` or below it; None means the whole country."""
         if region is None:
             return self
-        return self.filter(region_id__startswith=region.prefix)
+        return self.filter(region__code__startswith=region.prefix)
 
 
 class Enterprise(models.Model):

@@ -12,7 +12,7 @@ from notices.models import Notice
 def readable_notices(user: User) -> QuerySet[Notice]:
     """Notices addressed to the user's type and to a region containing the user's region.
     Administrators also read everything published inside the region they manage."""
-    qs = Notice.objects.select_related("region")
+    qs = Notice.objects.select_related("region__parent__parent")
     if user.is_senior_admin:
         return qs
     audience = Notice.Audience.ENTERPRISES if user.is_enterprise else Notice.Audience.ADMINS
@@ -22,7 +22,7 @@ def readable_notices(user: User) -> QuerySet[Notice]:
         Q(region__isnull=True) | Q(region_id__in=region_codes)
     )
     if user.is_local_admin and region is not None:
-        addressed |= Q(region_id__startswith=region.prefix)
+        addressed |= Q(region__code__startswith=region.prefix)
     return qs.filter(addressed)
 
 
@@ -33,11 +33,11 @@ def get_readable_notice(user: User, pk: int) -> Notice:
 def manageable_notices(user: User) -> QuerySet[Notice]:
     """National administrators manage every notice; a local administrator those published for
     its own region or a region inside it."""
-    qs = Notice.objects.select_related("region", "author")
+    qs = Notice.objects.select_related("region__parent__parent", "author")
     if user.is_senior_admin:
         return qs
     if user.is_local_admin and user.region is not None:
-        return qs.filter(region_id__startswith=user.region.prefix)
+        return qs.filter(region__code__startswith=user.region.prefix)
     return qs.none()
 
 
