@@ -3,6 +3,7 @@ server-side validation and the options endpoint all come from one description pe
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,9 @@ from django.urls import reverse
 from directory.models import Industry, Region
 
 EMPTY_LABEL = "请选择"
+# Region and industry codes: anything else in a request is not looked up at all (a NUL byte, for
+# one, is an error on PostgreSQL).
+CODE_RE = re.compile(r"[A-Z0-9]{1,6}")
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,7 @@ class CascadeFormMixin:
             codes = []
             for name in cascade.field_names:
                 value = form.data.get(form.add_prefix(name), "")
-                if not value:
+                if not isinstance(value, str) or not CODE_RE.fullmatch(value):
                     break
                 codes.append(str(value))
             return codes

@@ -1,14 +1,10 @@
 from __future__ import annotations
 
-import re
-
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from directory.cascade import CASCADES, EMPTY_LABEL, option_choices
-
-CODE_RE = re.compile(r"[A-Z0-9]{1,6}")
+from directory.cascade import CASCADES, CODE_RE, EMPTY_LABEL, option_choices
 
 
 @require_GET

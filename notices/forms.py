@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import Q
 
 from accounts.models import User
 from directory.models import Region
@@ -35,7 +36,9 @@ class NoticeForm(forms.ModelForm):
         field = self.fields["region"]
         field.label_from_instance = lambda r: f"{r.code} {r.name}"  # type: ignore[attr-defined]
         if author.is_senior_admin:
-            field.queryset = Region.objects.filter(level__lte=2)  # type: ignore[attr-defined]
+            # Provinces and cities, plus the county a notice may already be addressed to.
+            keep = Q(pk=self.instance.region_id) if self.instance.region_id else Q(pk=None)
+            field.queryset = Region.objects.filter(Q(level__lte=2) | keep)  # type: ignore[attr-defined]
         else:
             assert author.region is not None
             prefix = author.region.prefix

@@ -58,7 +58,8 @@ class Command(BaseCommand):
             url = f"/directory/options/{kind}/"
             if client.get(url, {param: code}).status_code != 200:
                 raise CommandError(f"{url}?{param}={code} 没有返回 200")
-            endpoint = median_ms(lambda: client.get(url, {param: code}), rounds)
+            query = {param: code}
+            endpoint = median_ms(lambda q=query, u=url: client.get(u, q), rounds)
             sql = f"SELECT code, name FROM {table} WHERE parent_id = %s"
             sql += " AND is_active" if active else ""
 
