@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from api.auth import API_AUTH
 from api.routers import accounts as accounts_router
@@ -52,6 +52,15 @@ def _message_zh(err: dict) -> str:
 @api.exception_handler(AuthenticationError)
 def not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return api.create_response(request, {"detail": "未登录或令牌已失效。"}, status=401)
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # ninja raises HttpError(400) itself for a body it cannot parse; every 400 has one shape.
+    if exc.status_code == 400:
+        error = {"field": None, "code": "json_invalid", "message": "请求内容不是有效的 JSON。"}
+        return api.create_response(request, {"errors": [error]}, status=400)
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
 
 api.add_router("", accounts_router.router)

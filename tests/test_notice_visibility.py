@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.db import connection
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
@@ -51,7 +51,7 @@ MATRIX = [
         region,
         persona,
         persona in readers,
-        id=f"{audience}-{region or 'national'}-{persona}-{'reads' if persona in readers else 'not'}",
+        id=f"{audience}-{region or 'national'}-{persona}-{'yes' if persona in readers else 'no'}",
     )
     for (audience, region), readers in READERS.items()
     for persona in PERSONAS
@@ -111,7 +111,7 @@ def test_a_notice_is_listed_and_opened_only_by_the_users_it_is_addressed_to(
 def test_a_users_list_shows_exactly_the_readable_notices_of_the_whole_matrix(
     personas: Personas,
 ) -> None:
-    # All fifteen notices at once: a reader's list neither loses nor gains any because of the others.
+    # All fifteen notices at once: no reader's list loses or gains one because of the others.
     titles = {
         key: publish(
             personas.senior_admin,

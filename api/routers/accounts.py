@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from accounts.services import AccountError, issue_api_token, login_with_identifier
 from api.schemas import DetailOut, MeOut, RegionOut, TokenIn, TokenOut
@@ -20,9 +20,9 @@ def create_token(request: HttpRequest, payload: TokenIn):
         user = login_with_identifier(request, payload.username, payload.password)
     except AccountError as exc:
         status = 429 if exc.code in ("locked", "throttled") else 401
-        return status, {"detail": exc.message}
+        return Status(status, {"detail": exc.message})
     key, token = issue_api_token(user)
-    return 200, {"token": key, "expires_at": token.expires_at}
+    return Status(200, {"token": key, "expires_at": token.expires_at})
 
 
 @router.get("/me", response=MeOut, summary="当前用户")

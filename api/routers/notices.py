@@ -34,7 +34,7 @@ def list_notices(request: HttpRequest, filters: Query[NoticeFilter]):
             "title": n.title,
             "body": n.body,
             "audience": n.audience,
-            "region": {"code": n.region.code, "name": n.region.name} if n.region else None,
+            "region": {"code": n.region.code, "name": n.region.full_name} if n.region else None,
             "published_at": n.published_at,
         }
         for n in rows[:PAGE_SIZE]
