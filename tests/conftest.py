@@ -3,15 +3,18 @@ administrators of 浙江, 宁波 and 广东, and a national senior administrator
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 from stdnum.cn import uscc
 
 from accounts.models import User
 from directory.models import Enterprise, Region
+from notices.models import Notice
 
 PASSWORD = "Demo@2026"
 
@@ -92,4 +95,24 @@ def personas(reference_data: None) -> Personas:
         ningbo_admin=make_admin("ningbo", "330200"),
         guangdong_admin=make_admin("guangdong", "440000"),
         senior_admin=make_admin("admin", None),
+    )
+
+
+def publish_notice(
+    author: User,
+    title: str,
+    *,
+    kind: str = Notice.Kind.NOTICE,
+    audience: str = Notice.Audience.ALL,
+    region: str | None = None,
+    published_at: dt.datetime | None = None,
+) -> Notice:
+    return Notice.objects.create(
+        title=title,
+        body=f"{title}的正文。",
+        kind=kind,
+        audience=audience,
+        region_id=region,
+        author=author,
+        published_at=published_at or timezone.now(),
     )

@@ -12,32 +12,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import issue_api_token
-from notices.models import Notice
 from tests.conftest import Personas
+from tests.conftest import publish_notice as publish
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
 URL = "/api/v1/notices"
-
-
-def publish(
-    author: User,
-    title: str,
-    *,
-    kind: str = "notice",
-    audience: str = "all",
-    region: str | None = None,
-    published_at: dt.datetime | None = None,
-) -> Notice:
-    return Notice.objects.create(
-        title=title,
-        body=f"{title}的正文。",
-        kind=kind,
-        audience=audience,
-        region_id=region,
-        author=author,
-        published_at=published_at or timezone.now(),
-    )
 
 
 def api_get(user: User, params: dict[str, Any]) -> Any:

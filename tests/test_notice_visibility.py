@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
-from accounts.models import User
 from notices.models import Notice
 from tests.conftest import Personas
+from tests.conftest import publish_notice as publish
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -56,26 +56,6 @@ MATRIX = [
     for (audience, region), readers in READERS.items()
     for persona in PERSONAS
 ]
-
-
-def publish(
-    author: User,
-    title: str,
-    *,
-    kind: str = Notice.Kind.NOTICE,
-    audience: str = ALL,
-    region: str | None = None,
-    published_at: dt.datetime | None = None,
-) -> Notice:
-    return Notice.objects.create(
-        title=title,
-        body=f"{title}的正文。",
-        kind=kind,
-        audience=audience,
-        region_id=region,
-        author=author,
-        published_at=published_at or timezone.now(),
-    )
 
 
 def list_page(client: Client, kind: str = "notice", page: int | None = None) -> str:
