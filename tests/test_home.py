@@ -151,7 +151,8 @@ def test_the_top_bar_shows_the_user_type_and_the_region_it_may_manage(
 ) -> None:
     user = getattr(personas, persona)
     topbar = section(home(personas.client_for(user)), '<header class="topbar">', "</header>")
-    assert f"<strong>{user.username}</strong>（{user.username}）" in topbar
+    # Without a nickname the user ID is shown once, not twice.
+    assert f"用户名：<strong>{user.username}</strong></span>" in topbar
     assert f"<span>用户类型：{user_type}</span>" in topbar
     assert f"<span>可管理地区：{region}</span>" in topbar
 
