@@ -24,12 +24,14 @@ WRONG_CREDENTIALS = "用户名或密码错误。"
 
 
 class AccountError(Exception):
-    """A refusal to show the user as it is (Chinese)."""
+    """A refusal to show the user as it is (Chinese); `field` names the input it concerns, so
+    that pages put it next to that field and the API names it in its errors."""
 
-    def __init__(self, message: str, code: str = "invalid") -> None:
+    def __init__(self, message: str, code: str = "invalid", field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.field = field
 
 
 def resolve_login_name(identifier: str) -> User | None:
@@ -76,9 +78,13 @@ class Registration:
 def register_enterprise(data: Registration) -> User:
     """Create the enterprise and its user together; a code registered already is refused."""
     if Enterprise.objects.filter(code=data.code).exists():
-        raise AccountError("该机构代码已注册，请直接登录或联系管理员。", code="duplicate_code")
+        raise AccountError(
+            "该机构代码已注册，请直接登录或联系管理员。", code="duplicate_code", field="code"
+        )
     if User.objects.filter(username=data.username).exists():
-        raise AccountError("该用户ID已被使用，请换一个。", code="duplicate_username")
+        raise AccountError(
+            "该用户ID已被使用，请换一个。", code="duplicate_username", field="username"
+        )
     try:
         with transaction.atomic():
             enterprise = Enterprise.objects.create(

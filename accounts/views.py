@@ -53,9 +53,7 @@ def register_view(request: HttpRequest) -> HttpResponse:
         try:
             register_enterprise(form.registration())
         except AccountError as exc:
-            field = "code" if exc.code == "duplicate_code" else None
-            field = "username" if exc.code == "duplicate_username" else field
-            form.add_error(field, exc.message)
+            form.add_error(exc.field, exc.message)
         else:
             messages.success(request, "注册成功，请使用用户ID和密码登录。")
             return redirect("accounts:login")

@@ -34,9 +34,6 @@ class Region(models.Model):
         """The code prefix shared by this region and everything below it."""
         return self.code[: {1: 2, 2: 4, 3: 6}[self.level]]
 
-    def contains(self, other: Region | None) -> bool:
-        return other is not None and other.code.startswith(self.prefix)
-
     def ancestor_codes(self) -> list[str]:
         """Codes of this region and the regions above it, outermost first."""
         codes = [self.code[:2] + "0000", self.code[:4] + "00", self.code]
@@ -77,12 +74,6 @@ class Industry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
-
-    def section_code(self) -> str:
-        node: Industry = self
-        while node.parent_id is not None:
-            node = node.parent  # type: ignore[assignment]
-        return node.code
 
 
 class RegistrationType(models.Model):
