@@ -79,10 +79,12 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.CheckConstraint(
                 condition=~models.Q(user_type="enterprise") | models.Q(enterprise__isnull=False),
                 name="user_enterprise_has_enterprise",
+                violation_error_message="企业用户必须关联企业。",
             ),
             models.CheckConstraint(
                 condition=~models.Q(user_type="local_admin") | models.Q(region__isnull=False),
                 name="user_local_admin_has_region",
+                violation_error_message="地方管理员必须指定可管理地区。",
             ),
         ]
 

@@ -18,6 +18,7 @@ class NavItem:
     url_name: str
     query: str = ""
     roles: tuple[str, ...] = (E, L, S)
+    staff_only: bool = False  # the Django admin lets in only users marked is_staff
 
 
 NAV_ITEMS = (
@@ -28,7 +29,7 @@ NAV_ITEMS = (
     NavItem("个人设置", "修改个人信息", "accounts:profile"),
     NavItem("个人设置", "修改密码", "accounts:password_change"),
     NavItem("系统管理", "验证码发件箱", "accounts:outbox", roles=(S,)),
-    NavItem("系统管理", "管理后台", "admin:index", roles=(S,)),
+    NavItem("系统管理", "管理后台", "admin:index", roles=(S,), staff_only=True),
     NavItem("帮助", "常见问题", "portal:faq"),
 )
 
@@ -36,7 +37,7 @@ NAV_ITEMS = (
 def navigation_for(user: User) -> list[tuple[str, list[dict[str, str]]]]:
     groups: dict[str, list[dict[str, str]]] = {}
     for item in NAV_ITEMS:
-        if user.user_type in item.roles:
+        if user.user_type in item.roles and (user.is_staff or not item.staff_only):
             url = reverse(item.url_name) + item.query
             groups.setdefault(item.group, []).append({"label": item.label, "url": url})
     return list(groups.items())

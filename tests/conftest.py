@@ -58,7 +58,14 @@ def make_enterprise_user(username: str, name: str, code: str, region_code: str) 
 
 def make_admin(username: str, region_code: str | None) -> User:
     if region_code is None:
-        return User.objects.create_user(username, PASSWORD, user_type=User.Type.SENIOR_ADMIN)
+        # National administrators also run the Django admin (catalogues, accounts).
+        return User.objects.create_user(
+            username,
+            PASSWORD,
+            user_type=User.Type.SENIOR_ADMIN,
+            is_staff=True,
+            is_superuser=True,
+        )
     return User.objects.create_user(
         username,
         PASSWORD,

@@ -1,0 +1,86 @@
+"""The Django admin for national administrators (is_staff): user accounts and what the login and
+binding machinery stores. Codes and tokens are shown, never editable."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
+
+from accounts.models import ApiToken, OutboxMessage, User, VerificationCode
+
+
+class UserCreationForm(BaseUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("username", "user_type", "region", "enterprise")
+
+
+class UserEditForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserEditForm
+    add_form = UserCreationForm
+    list_display = ("username", "nickname", "user_type", "region", "enterprise", "is_active")
+    list_filter = ("user_type", "is_active", "is_staff")
+    search_fields = ("username", "nickname", "mobile", "email", "enterprise__name")
+    ordering = ("username",)
+    raw_id_fields = ("region", "enterprise")
+    list_select_related = ("region", "enterprise")
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        ("账户", {"fields": ("nickname", "user_type", "region", "enterprise", "mobile", "email")}),
+        ("权限", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        ("时间", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "username",
+                    "user_type",
+                    "region",
+                    "enterprise",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
+    )
+    filter_horizontal = ("groups",)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "channel", "recipient", "subject")
+    list_filter = ("channel",)
+    search_fields = ("recipient",)
+
+
+@admin.register(VerificationCode)
+class VerificationCodeAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "user", "channel", "target", "failed_tries", "used_at")
+    exclude = ("code_hash",)
+    search_fields = ("target", "user__username")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    list_display = ("user", "created_at", "expires_at", "last_used_at")
+    exclude = ("key_hash",)
+    search_fields = ("user__username",)

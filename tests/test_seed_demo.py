@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from accounts.models import User
+from directory.models import Enterprise
+from notices.models import Notice
+
+README_LOGINS = {
+    "admin": (User.Type.SENIOR_ADMIN, "全国"),
+    "zhejiang": (User.Type.LOCAL_ADMIN, "浙江省"),
+    "ningbo": (User.Type.LOCAL_ADMIN, "浙江省 宁波市"),
+    "guangdong": (User.Type.LOCAL_ADMIN, "广东省"),
+    "33029997": (User.Type.ENTERPRISE, "浙江省 宁波市 镇海区"),
+    "44010001": (User.Type.ENTERPRISE, "广东省 广州市 天河区"),
+}
+
+
+@pytest.fixture
+def seeded(reference_data: None) -> None:
+    call_command("seed_demo", stdout=StringIO())
+
+
+def counts() -> tuple[int, int, int]:
+    return User.objects.count(), Enterprise.objects.count(), Notice.objects.count()
+
+
+def test_running_it_twice_changes_nothing(seeded: None) -> None:
+    before = counts()
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert counts() == before
+    assert "新建 0 条记录" in out.getvalue()
+
+
+@pytest.mark.parametrize(("username", "expected"), README_LOGINS.items())
+def test_every_demo_login_of_the_readme_works(
+    seeded: None, username: str, expected: tuple[str, str]
+) -> None:
+    client = Client()
+    response = client.post("/accounts/login/", {"username": username, "password": "Demo@2026"})
+    assert response.status_code == 302
+    user = client.get("/").context["user"]
+    assert (user.user_type, user.region_label) == expected
+
+
+def test_the_manuals_enterprise_is_there(seeded: None) -> None:
+    enterprise = User.objects.get(username="33029997").enterprise
+    assert enterprise.name == "宁波康尔企业"
+    assert enterprise.region.full_name == "浙江省 宁波市 镇海区"
+
+
+def test_enterprises_spread_over_provinces_and_industries(seeded: None) -> None:
+    enterprises = Enterprise.objects.all()
+    assert enterprises.count() >= 30
+    assert len({e.region_id[:2] for e in enterprises}) >= 10
+    assert len({e.industry_id for e in enterprises}) >= 10
