@@ -3,6 +3,7 @@ characters (upper-case, lower-case, digits, symbols)."""
 
 from __future__ import annotations
 
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 
 
@@ -26,3 +27,13 @@ class CharacterKindsValidator:
 
     def get_help_text(self) -> str:
         return f"密码须包含大写字母、小写字母、数字、特殊符号中的至少{self.min_kinds}种。"
+
+
+class MinimumLengthValidator(password_validation.MinimumLengthValidator):
+    """Django's rule with a Chinese message: its zh-Hans catalogue lacks this (plural) string."""
+
+    def get_error_message(self) -> str:
+        return f"密码太短，至少需要{self.min_length}个字符。"
+
+    def get_help_text(self) -> str:
+        return f"密码至少需要{self.min_length}个字符。"

@@ -149,3 +149,13 @@ class TestRegistration:
         assert 'name="province"' in html and 'name="county"' in html
         assert "浙江省" in html
         assert 'hx-get="/directory/options/region/"' in html
+
+
+def test_messages_stay_chinese_for_a_browser_asking_for_english(client: Client, db: None) -> None:
+    response = client.post(
+        "/accounts/register/",
+        form(password1="abc", password2="abc"),
+        HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9",
+    )
+    errors = " ".join(errors_of(response, "password1"))
+    assert "密码" in errors and "password" not in errors.lower()
