@@ -59,7 +59,7 @@ CASCADES = {c.kind: c for c in (REGION, INDUSTRY)}
 
 
 def option_choices(cascade: Cascade, parent_code: str | None) -> list[tuple[str, str]]:
-    return [("", EMPTY_LABEL)] + [(n.code, n.name) for n in cascade.children(parent_code)]
+    return [("", EMPTY_LABEL), *cascade.children(parent_code).values_list("code", "name")]
 
 
 class CascadeFormMixin:
