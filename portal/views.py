@@ -6,6 +6,7 @@ from django.shortcuts import render
 from lib.access import login_required
 from notices.models import Notice
 from notices.selectors import readable_notices
+from reports.catalogue import report_type_label
 from reports.periods import current_report_month
 
 LATEST = 5
@@ -18,8 +19,8 @@ def home(request: HttpRequest) -> HttpResponse:
     notices = readable_notices(user)
     context = {
         "months": [
-            {"period": current, "caption": "当前报表月份"},
-            {"period": current.previous(), "caption": "上一报表月份"},
+            {"period": p, "caption": caption, "type_label": report_type_label(p)}
+            for p, caption in ((current, "当前报表月份"), (current.previous(), "上一报表月份"))
         ],
         "notices": notices.filter(kind=Notice.Kind.NOTICE)[:LATEST],
         "news": notices.filter(kind=Notice.Kind.NEWS)[:LATEST],

@@ -9,10 +9,6 @@ from django.conf import settings
 from django.utils import timezone
 
 QUARTER_END_MONTHS = (3, 6, 9, 12)
-# The default catalogue of PRODUCT.md; the reporting module's catalogue data replaces these
-# counts once indicators carry effective months.
-MONTHLY_INDICATOR_COUNT = 13
-QUARTERLY_INDICATOR_COUNT = 17
 
 
 @dataclass(frozen=True, order=True)
@@ -49,13 +45,8 @@ class Period:
         return "quarterly" if self.is_quarter_end else "monthly"
 
     @property
-    def indicator_count(self) -> int:
-        return QUARTERLY_INDICATOR_COUNT if self.is_quarter_end else MONTHLY_INDICATOR_COUNT
-
-    @property
-    def report_type_label(self) -> str:
-        kind = "季度指标" if self.is_quarter_end else "月度指标"
-        return f"{kind} (共{self.indicator_count}个指标)"
+    def report_type_name(self) -> str:
+        return "季度指标" if self.is_quarter_end else "月度指标"
 
     @property
     def deadline(self) -> dt.date:
