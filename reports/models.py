@@ -3,6 +3,8 @@ enterprise for a month with its status, and the audit trail of every status chan
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 
@@ -276,3 +278,101 @@ class KeyChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report} {self.get_status_display()}"
+
+
+class ProductLine(models.Model):
+    """One row of 企业主要产品产销存月报: production and sales, this year and last, 本月 and 1-本月.
+    期末库存量 is derived (生产量 1-本月 − 销售量 1-本月), never stored."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="products")
+    position = models.PositiveSmallIntegerField("顺序", default=0)
+    name = models.CharField("产品名称", max_length=100)
+    code = models.CharField("产品代码", max_length=20, blank=True)
+    unit = models.CharField("计量单位", max_length=20)
+    production_current = models.DecimalField(max_digits=18, decimal_places=3, null=True)
+    production_ytd = models.DecimalField(max_digits=18, decimal_places=3, null=True)
+    production_last_year_current = models.DecimalField(max_digits=18, decimal_places=3, null=True)
+    production_last_year_ytd = models.DecimalField(max_digits=18, decimal_places=3, null=True)
+    sales_current = models.DecimalField(max_digits=18, decimal_places=3, null=True)
+    sales_ytd = models.DecimalField(max_digits=18, decimal_places=3, null=True)
+    sales_last_year_current = models.DecimalField(max_digits=18, decimal_places=3, null=True)
+    sales_last_year_ytd = models.DecimalField(max_digits=18, decimal_places=3, null=True)
+
+    class Meta:
+        ordering = ["report", "position", "id"]
+        verbose_name = "产品"
+        verbose_name_plural = "主要产品"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def closing_stock(self) -> Decimal | None:
+        if self.production_ytd is None or self.sales_ytd is None:
+            return None
+        return self.production_ytd - self.sales_ytd
+
+
+class Questionnaire(models.Model):
+    """A survey assigned to report months (问卷调查); answered as step 4 of the report."""
+
+    title = models.CharField("问卷名称", max_length=100)
+    description = models.TextField("说明", blank=True)
+    periods = models.CharField(
+        "适用月份", max_length=400, help_text="逗号分隔的报表月份 YYYY-MM，如 2026-10,2026-11。"
+    )
+    is_active = models.BooleanField("启用", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "调查问卷"
+        verbose_name_plural = "调查问卷"
+
+    def __str__(self) -> str:
+        return self.title
+
+    def applies_to(self, period: str) -> bool:
+        return period in {p.strip() for p in self.periods.split(",")}
+
+
+class Question(models.Model):
+    class Type(models.TextChoices):
+        SINGLE = "single", "单选"
+        MULTIPLE = "multiple", "多选"
+        NUMBER = "number", "数值"
+        TEXT = "text", "文字"
+
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.CASCADE, related_name="questions"
+    )
+    position = models.PositiveSmallIntegerField("顺序", default=0)
+    text = models.CharField("题目", max_length=300)
+    type = models.CharField("题型", max_length=8, choices=Type.choices)
+    required = models.BooleanField("必答", default=True)
+    # [{"value": "up", "label": "增加"}, ...] for single and multiple choice questions.
+    options = models.JSONField("选项", default=list, blank=True)
+
+    class Meta:
+        ordering = ["questionnaire", "position", "id"]
+        verbose_name = "题目"
+        verbose_name_plural = "题目"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Answer(models.Model):
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    value = models.JSONField("答案")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["report", "question"], name="answer_unique_question")
+        ]
+        verbose_name = "答案"
+        verbose_name_plural = "答案"
+
+    def __str__(self) -> str:
+        return f"{self.report} {self.question_id}"

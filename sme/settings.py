@@ -175,3 +175,5 @@ LOGGING = {
 
 # Reporting calendar: the report of a month is due on this day of the following month.
 REPORT_DEADLINE_DAY = env_int("REPORT_DEADLINE_DAY", 20)
+# 补报: how many months before the current report month may still be filled.
+REPORT_BACKFILL_MONTHS = env_int("REPORT_BACKFILL_MONTHS", 12)

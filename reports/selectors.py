@@ -1,0 +1,44 @@
+"""Which reports a user may see: the one place that decides, for pages, the API and the workflow
+services. An enterprise sees its own reports, a local administrator those of the enterprises in
+its region (and below it), a national senior administrator all of them. Everything else is 404,
+so that nobody learns whether another enterprise's report exists."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from accounts.models import User
+from directory.models import Enterprise
+from reports.models import Report
+
+NOT_FOUND = "报表不存在或不在您的管理范围内。"
+
+
+def reports_visible_to(user: User) -> QuerySet[Report]:
+    # The enterprise and its region come along: every list shows them, and one query stays one.
+    qs = Report.objects.select_related("enterprise__region")
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return qs.none()
+    if user.is_senior_admin:
+        return qs
+    if user.is_local_admin and user.region_id is not None:
+        return qs.filter(enterprise__in=Enterprise.objects.within(user.region))
+    if user.is_enterprise and user.enterprise_id is not None:
+        return qs.filter(enterprise_id=user.enterprise_id)
+    return qs.none()
+
+
+def get_report_for_user(user: User, pk: int | str) -> Report:
+    try:
+        return reports_visible_to(user).get(pk=pk)
+    except (Report.DoesNotExist, ValueError, TypeError):
+        # A malformed id is as unknown as a foreign one.
+        raise Http404(NOT_FOUND) from None
+
+
+def get_own_report(user: User, period: str) -> Report | None:
+    """The enterprise's report of a month, or None while the month has not been started."""
+    if not getattr(user, "is_enterprise", False):
+        raise Http404(NOT_FOUND)
+    return reports_visible_to(user).filter(period=period).first()
