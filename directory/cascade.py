@@ -11,7 +11,7 @@ from django import forms
 from django.db.models import Model, QuerySet
 from django.urls import reverse
 
-from directory.models import Industry, Region
+from directory.models import Industry, Region, RegistrationType
 
 EMPTY_LABEL = "请选择"
 # Region and industry codes: anything else in a request is not looked up at all (a NUL byte, for
@@ -55,11 +55,28 @@ INDUSTRY = Cascade(
     ("一级分类", "二级分类", "三级分类", "四级分类"),
     "所属行业请选择到四级分类。",
 )
-CASCADES = {c.kind: c for c in (REGION, INDUSTRY)}
+REGISTRATION = Cascade(
+    "registration",
+    RegistrationType,
+    ("registration_1", "registration_2", "registration_3"),
+    ("注册类型", "二级类型", "三级类型"),
+    "注册类型请选择到最后一级。",
+)
+CASCADES = {c.kind: c for c in (REGION, INDUSTRY, REGISTRATION)}
 
 
 def option_choices(cascade: Cascade, parent_code: str | None) -> list[tuple[str, str]]:
     return [("", EMPTY_LABEL), *cascade.children(parent_code).values_list("code", "name")]
+
+
+def cascade_values(cascade: Cascade, leaf_code: object) -> dict[str, str]:
+    """The select values that choose `leaf_code`: the API and the import send just the leaf
+    code, and the form checks it level by level as the page does. Unknown code: nothing."""
+    if not isinstance(leaf_code, str) or not CODE_RE.fullmatch(leaf_code):
+        return {}
+    node = cascade.model.objects.filter(pk=leaf_code).first()  # type: ignore[attr-defined]
+    chain = cascade.chain(node) if node is not None else []
+    return {name: n.pk for name, n in zip(cascade.field_names, chain, strict=False)}
 
 
 class CascadeFormMixin:

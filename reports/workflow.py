@@ -19,6 +19,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
+from directory.models import Enterprise
 from reports.catalogue import catalogue_for, snapshot
 from reports.models import KeyChangeRequest, Report, ReportEvent
 from reports.periods import Period, current_report_month
@@ -327,7 +328,20 @@ def approve_key_change(change: KeyChangeRequest, actor: User) -> KeyChangeReques
         locked, locked_change = _begin_change(change, actor, Action.APPROVE_CHANGE)
         _move(locked, Action.APPROVE_CHANGE, actor)
         _decide(locked_change, actor, KeyChangeRequest.Status.APPROVED)
+        _apply_key_change(locked.enterprise_id, locked_change.new_values)
     return locked_change
+
+
+KEY_FIELDS = {"enterprise_name": "name", "code_type": "code_type", "code": "code"}
+
+
+def _apply_key_change(enterprise_id: int, new_values: dict[str, Any]) -> None:
+    """The approved name, code and industry become the enterprise's own from now on."""
+    fields = {KEY_FIELDS[k]: v for k, v in new_values.items() if k in KEY_FIELDS}
+    if "industry" in new_values:
+        fields["industry_id"] = new_values["industry"]
+    if fields:
+        Enterprise.objects.filter(pk=enterprise_id).update(**fields)
 
 
 def return_key_change(

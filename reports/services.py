@@ -1,0 +1,428 @@
+"""Saving the four steps of a month's report and submitting it: the one path for the wizard
+pages, the API and the Excel import. Every save goes through workflow.touch_for_edit (status and
+optimistic version), runs the same checks, and writes nothing when a check fails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+
+from accounts.models import User
+from reports.basic_info import (
+    BasicInfoForm,
+    changed_key_fields,
+    key_values,
+    registered_key_values,
+)
+from reports.expressions import yoy_growth
+from reports.models import Answer, Explanation, IndicatorValue, ProductLine, Report
+from reports.periods import Period
+from reports.questionnaires import clean_answers, questionnaires_for
+from reports.validation import (
+    COLUMNS,
+    ValidationResult,
+    explanation_problem,
+    load_history,
+    specs,
+    validate,
+)
+from reports.workflow import (
+    TransitionError,
+    freeze_report,
+    start_report,
+    submit_report,
+    touch_for_edit,
+)
+
+LIMIT = Decimal(10) ** 15
+PRODUCT_COLUMNS = ("current", "ytd", "last_year_current", "last_year_ytd")
+MAX_PRODUCTS = 50
+
+
+@dataclass
+class FieldError:
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+class ReportInputError(Exception):
+    """Input that breaks a hard rule: nothing was saved. Each error names its field."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(e.message for e in errors))
+        self.errors = errors
+
+
+class KeyChangeNeedsConfirmation(Exception):
+    """Step 1 changed 企业名称, the code or 所属行业: the user must confirm (the month freezes)."""
+
+    def __init__(self, fields: list[str]) -> None:
+        labels = {"enterprise_name": "企业名称", "code_type": "代码类型", "code": "机构代码"}
+        labels["industry"] = "所属行业"
+        names = "、".join(dict.fromkeys(labels[f] for f in fields))
+        super().__init__(
+            f"您修改了{names}，属于关键信息变更：确认后本月报表将被冻结，"
+            "待国家高级管理员审核通过后才能继续上报。"
+        )
+        self.fields = fields
+
+
+@dataclass
+class SaveOutcome:
+    report: Report
+    frozen: bool = False
+    result: ValidationResult = field(default_factory=ValidationResult)
+
+
+def _report_for_edit(user: User, period: Period, method: str) -> Report:
+    report = start_report(user, period, method)
+    if report.method != method and report.is_editable:
+        Report.objects.filter(pk=report.pk).update(method=method)
+        report.method = method
+    return report
+
+
+# Step 1 ----------------------------------------------------------------------------------------
+
+
+def save_basic_info(
+    user: User,
+    period: Period,
+    form: BasicInfoForm,
+    *,
+    confirm_key_change: bool = False,
+    expected_version: int | None = None,
+    method: str = Report.Method.ONLINE,
+) -> SaveOutcome:
+    if not form.is_valid():
+        raise ReportInputError(
+            [
+                FieldError(f"basic_info.{name}", "invalid", str(message))
+                for name, messages in form.errors.items()
+                for message in messages
+            ]
+        )
+    info = form.stored()
+    enterprise = user.enterprise
+    assert enterprise is not None
+    changed = changed_key_fields(enterprise, info)
+    if changed and not confirm_key_change:
+        raise KeyChangeNeedsConfirmation(changed)
+    report = _report_for_edit(user, period, method)
+    with transaction.atomic():
+        report = touch_for_edit(report, user, expected_version)
+        report.basic_info = info
+        report.save(update_fields=["basic_info", "updated_at"])
+        if changed:
+            freeze_report(report, user, registered_key_values(enterprise), key_values(info))
+            return SaveOutcome(report=report, frozen=True)
+        _update_enterprise(enterprise, info)
+    return SaveOutcome(report=report)
+
+
+def _update_enterprise(enterprise: Any, info: dict[str, Any]) -> None:
+    """Non-key facts of step 1 keep the enterprise's record current (regions, size, holding)."""
+    enterprise.region_id = info["region"]
+    enterprise.registration_type_id = info["registration_type"]
+    enterprise.holding_type = info["holding_type"] or ""
+    enterprise.size = info["size"] or ""
+    enterprise.contact_person = info["contact_person"]
+    enterprise.contact_phone = info["phone"] or info["mobile"]
+    fields = ["region", "registration_type", "holding_type", "size"]
+    fields += ["contact_person", "contact_phone"]
+    if enterprise.industry_id is None:
+        enterprise.industry_id = info["industry"]
+        fields.append("industry")
+    enterprise.save(update_fields=fields)
+
+
+# Step 2 ----------------------------------------------------------------------------------------
+
+
+def parse_number(value: Any, where: str, errors: list[FieldError]) -> Decimal | None:
+    """A figure from a form or JSON: None for empty, else a finite Decimal within range."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        errors.append(FieldError(where, "number", "请填写数字。"))
+        return None
+    try:
+        number = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        errors.append(FieldError(where, "number", "请填写数字。"))
+        return None
+    if not number.is_finite() or abs(number) >= LIMIT:
+        errors.append(FieldError(where, "too_large", "数字超出范围。"))
+        return None
+    return number
+
+
+def parse_indicator_values(
+    report: Report, raw: Any
+) -> tuple[dict[str, dict[str, Decimal | None]], list[FieldError]]:
+    errors: list[FieldError] = []
+    values: dict[str, dict[str, Decimal | None]] = {}
+    if not isinstance(raw, dict):
+        return {}, [FieldError("indicators", "invalid", "指标数据格式不正确。")]
+    known = {s.code: s for s in specs(report.catalogue)}
+    for code, columns in raw.items():
+        if code not in known:
+            errors.append(FieldError(f"indicators.{code}", "unknown", "本月报表没有该指标。"))
+            continue
+        if not isinstance(columns, dict):
+            errors.append(FieldError(f"indicators.{code}", "invalid", "指标数据格式不正确。"))
+            continue
+        values[code] = {
+            column: parse_number(columns.get(column), f"indicators.{code}.{column}", errors)
+            for column in COLUMNS
+        }
+        # Columns an indicator does not have are kept empty, whatever was sent.
+        for column in COLUMNS:
+            if column not in known[code].columns:
+                values[code][column] = None
+    return values, errors
+
+
+def save_indicators(
+    user: User,
+    period: Period,
+    raw: Any,
+    *,
+    expected_version: int | None = None,
+    method: str = Report.Method.ONLINE,
+) -> SaveOutcome:
+    report = _report_for_edit(user, period, method)
+    values, errors = parse_indicator_values(report, raw)
+    if errors:
+        raise ReportInputError(errors)
+    result = check_indicators(report, values)
+    if result.errors:
+        raise ReportInputError([_issue_error(i) for i in result.errors])
+    with transaction.atomic():
+        report = touch_for_edit(report, user, expected_version)
+        report.values.all().delete()
+        IndicatorValue.objects.bulk_create(
+            IndicatorValue(report=report, code=code, **columns) for code, columns in values.items()
+        )
+    return SaveOutcome(report=report, result=result)
+
+
+def check_indicators(
+    report: Report, values: dict[str, dict[str, Decimal | None]]
+) -> ValidationResult:
+    explanations = dict(report.explanations.values_list("rule", "text"))
+    return validate(
+        values,
+        report.catalogue,
+        Period.parse(report.period),
+        load_history(report.enterprise, Period.parse(report.period)),
+        explanations=explanations,
+    )
+
+
+def _issue_error(issue: Any) -> FieldError:
+    target = issue.field or (f"indicators.{issue.indicator}" if issue.indicator else "indicators")
+    return FieldError(target, issue.rule, issue.message)
+
+
+def stored_values(report: Report) -> dict[str, dict[str, Decimal | None]]:
+    return {v.code: {c: getattr(v, c) for c in COLUMNS} for v in report.values.all()}
+
+
+def last_year_prefill(report: Report) -> dict[str, dict[str, Decimal | None]]:
+    """上年 columns from the enterprise's own report of the same month a year before."""
+    period = Period.parse(report.period)
+    rows = IndicatorValue.objects.filter(
+        report__enterprise_id=report.enterprise_id,
+        report__period=str(Period(period.year - 1, period.month)),
+    ).values_list("code", "current", "ytd")
+    return {code: {"last_year_current": cur, "last_year_ytd": ytd} for code, cur, ytd in rows}
+
+
+def growth_of(columns: dict[str, Decimal | None]) -> Decimal | None:
+    return yoy_growth(columns.get("ytd"), columns.get("last_year_ytd"))
+
+
+# Step 3 ----------------------------------------------------------------------------------------
+
+
+def save_products(
+    user: User,
+    period: Period,
+    rows: Any,
+    *,
+    expected_version: int | None = None,
+    method: str = Report.Method.ONLINE,
+) -> SaveOutcome:
+    lines, errors = parse_products(rows)
+    if errors:
+        raise ReportInputError(errors)
+    report = _report_for_edit(user, period, method)
+    with transaction.atomic():
+        report = touch_for_edit(report, user, expected_version)
+        report.products.all().delete()
+        for line in lines:
+            line.report = report
+        ProductLine.objects.bulk_create(lines)
+    return SaveOutcome(report=report)
+
+
+def parse_products(rows: Any) -> tuple[list[ProductLine], list[FieldError]]:
+    if not isinstance(rows, list):
+        return [], [FieldError("products", "invalid", "产品数据格式不正确。")]
+    if len(rows) > MAX_PRODUCTS:
+        return [], [FieldError("products", "too_many", f"主要产品最多填写{MAX_PRODUCTS}种。")]
+    errors: list[FieldError] = []
+    lines: list[ProductLine] = []
+    for n, row in enumerate(rows):
+        where = f"products[{n}]"
+        if not isinstance(row, dict):
+            errors.append(FieldError(where, "invalid", "产品数据格式不正确。"))
+            continue
+        line = ProductLine(position=n)
+        for name, label, size in (("name", "产品名称", 100), ("code", "产品代码", 20)):
+            text = row.get(name) or ""
+            if not isinstance(text, str) or len(text.strip()) > size or "\x00" in text:
+                errors.append(FieldError(f"{where}.{name}", "invalid", f"{label}不正确。"))
+                text = ""
+            setattr(line, name, text.strip())
+        unit = row.get("unit") or ""
+        line.unit = unit.strip()[:20] if isinstance(unit, str) else ""
+        if not line.name:
+            errors.append(FieldError(f"{where}.name", "required", "请填写产品名称。"))
+        if not line.unit:
+            errors.append(FieldError(f"{where}.unit", "required", "请填写计量单位。"))
+        if line.code and not line.code.isdigit():
+            errors.append(FieldError(f"{where}.code", "invalid", "产品代码应为数字。"))
+        for kind in ("production", "sales"):
+            columns = row.get(kind) or {}
+            if not isinstance(columns, dict):
+                errors.append(FieldError(f"{where}.{kind}", "invalid", "数据格式不正确。"))
+                continue
+            for column in PRODUCT_COLUMNS:
+                at = f"{where}.{kind}.{column}"
+                number = parse_number(columns.get(column), at, errors)
+                if number is not None and number < 0:
+                    errors.append(FieldError(at, "negative", "产销量不能为负数。"))
+                setattr(line, f"{kind}_{column}", number)
+            for this, ytd in (("current", "ytd"), ("last_year_current", "last_year_ytd")):
+                a, b = getattr(line, f"{kind}_{this}"), getattr(line, f"{kind}_{ytd}")
+                if a is not None and b is not None and b < a:
+                    at = f"{where}.{kind}.{ytd}"
+                    errors.append(FieldError(at, "ytd_below_current", "1-本月不能小于本月。"))
+        lines.append(line)
+    return lines, errors
+
+
+def carried_products(report: Report) -> list[ProductLine]:
+    """The products of the enterprise's latest earlier month, for a month that has none yet."""
+    earlier = (
+        Report.objects.filter(enterprise_id=report.enterprise_id, period__lt=report.period)
+        .order_by("-period")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if earlier is None:
+        return []
+    return [
+        ProductLine(position=p.position, name=p.name, code=p.code, unit=p.unit)
+        for p in ProductLine.objects.filter(report_id=earlier)
+    ]
+
+
+# Step 4 ----------------------------------------------------------------------------------------
+
+
+def save_answers(
+    user: User,
+    period: Period,
+    questionnaire_id: int,
+    raw: Any,
+    *,
+    expected_version: int | None = None,
+    method: str = Report.Method.ONLINE,
+) -> SaveOutcome:
+    questionnaire = next(
+        (q for q in questionnaires_for(str(period)) if q.pk == questionnaire_id), None
+    )
+    if questionnaire is None:
+        raise ReportInputError([FieldError("questionnaire", "unknown", "本月没有该问卷。")])
+    if not isinstance(raw, dict):
+        raise ReportInputError([FieldError("answers", "invalid", "答案格式不正确。")])
+    cleaned, errors = clean_answers(questionnaire, raw)
+    if errors:
+        raise ReportInputError(
+            [FieldError(f"answers.{qid}", "invalid", msg) for qid, msg in errors.items()]
+        )
+    report = _report_for_edit(user, period, method)
+    with transaction.atomic():
+        report = touch_for_edit(report, user, expected_version)
+        report.answers.filter(question__questionnaire=questionnaire).delete()
+        Answer.objects.bulk_create(
+            Answer(report=report, question_id=qid, value=value) for qid, value in cleaned.items()
+        )
+    return SaveOutcome(report=report)
+
+
+def unanswered_questionnaires(report: Report) -> list[Any]:
+    answered = set(report.answers.values_list("question_id", flat=True))
+    missing = []
+    for questionnaire in questionnaires_for(report.period):
+        required = {q.pk for q in questionnaire.questions.all() if q.required}
+        if not required <= answered:
+            missing.append(questionnaire)
+    return missing
+
+
+# Validation and submission ---------------------------------------------------------------------
+
+
+def validate_report(report: Report) -> ValidationResult:
+    return check_indicators(report, stored_values(report))
+
+
+def submit(
+    user: User, report: Report, explanations: dict[str, str] | None = None
+) -> tuple[Report, ValidationResult]:
+    """Store the reasons given for soft rules, check everything, and submit (待审核). Raises
+    ReportInputError listing what still stands in the way; nothing is submitted then."""
+    if not report.is_editable:
+        raise TransitionError(f"该月报表当前状态为「{report.get_status_display()}」，不能上报。")
+    errors: list[FieldError] = []
+    for rule, text in (explanations or {}).items():
+        if not isinstance(text, str):
+            errors.append(FieldError(f"explanations.{rule}", "invalid", "原因说明应为文字。"))
+        elif problem := explanation_problem(text):
+            errors.append(FieldError(f"explanations.{rule}", "boilerplate", problem))
+    if errors:
+        raise ReportInputError(errors)
+    # Reasons are kept even when something else still blocks the submission: typed text is
+    # never lost.
+    for rule, text in (explanations or {}).items():
+        Explanation.objects.update_or_create(
+            report=report, rule=rule, defaults={"text": text.strip()}
+        )
+    result = validate_report(report)
+    problems = [_issue_error(i) for i in result.errors]
+    problems += [
+        FieldError(f"explanations.{w.rule}", "unexplained", f"{w.message}：请填写原因说明。")
+        for w in result.unexplained_warnings
+    ]
+    if not report.basic_info:
+        problems.append(FieldError("basic_info", "required", "请先填写企业基本情况表。"))
+    if not report.values.exists():
+        problems.append(FieldError("indicators", "required", "请先填写主要经济指标。"))
+    problems += [
+        FieldError(f"questionnaires.{q.pk}", "unanswered", f"请完成问卷《{q.title}》。")
+        for q in unanswered_questionnaires(report)
+    ]
+    if problems:
+        raise ReportInputError(problems)
+    return submit_report(report, user, validation_ok=True), result
