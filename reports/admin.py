@@ -7,7 +7,15 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
-from reports.models import Indicator, KeyChangeRequest, Report, ReportEvent, ValidationRule
+from reports.models import (
+    Indicator,
+    KeyChangeRequest,
+    Question,
+    Questionnaire,
+    Report,
+    ReportEvent,
+    ValidationRule,
+)
 
 
 @admin.register(Indicator)
@@ -106,3 +114,17 @@ class ValidationRuleAdmin(admin.ModelAdmin):
     list_display = ("code", "indicator", "severity", "message", "months", "is_active")
     list_filter = ("severity", "is_active")
     search_fields = ("code", "indicator", "message", "expression")
+
+
+class QuestionInline(admin.TabularInline):
+    model = Question
+    extra = 1
+    fields = ("position", "text", "type", "required", "options")
+
+
+@admin.register(Questionnaire)
+class QuestionnaireAdmin(admin.ModelAdmin):
+    list_display = ("title", "periods", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("title",)
+    inlines = [QuestionInline]

@@ -361,6 +361,22 @@ class Question(models.Model):
     def __str__(self) -> str:
         return self.text
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        choice = self.type in (self.Type.SINGLE, self.Type.MULTIPLE)
+        options = self.options if isinstance(self.options, list) else None
+        well_formed = options is not None and all(
+            isinstance(o, dict) and str(o.get("value", "")).strip() and str(o.get("label", ""))
+            for o in options
+        )
+        if choice and (not options or not well_formed):
+            raise ValidationError(
+                {"options": '选择题须有选项，格式如 [{"value": "up", "label": "增加"}]。'}
+            )
+        if not choice and options:
+            raise ValidationError({"options": "数值题和文字题不需要选项。"})
+
 
 class Answer(models.Model):
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="answers")

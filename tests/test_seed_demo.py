@@ -59,3 +59,31 @@ def test_enterprises_spread_over_provinces_and_industries(seeded: None) -> None:
     assert enterprises.count() >= 30
     assert len({e.region_id[:2] for e in enterprises}) >= 10
     assert len({e.industry_id for e in enterprises}) >= 10
+
+
+def test_it_seeds_a_questionnaire_on_the_open_months(seeded: None) -> None:
+    from reports.models import Questionnaire
+    from reports.periods import current_report_month
+
+    questionnaire = Questionnaire.objects.get()
+    assert questionnaire.applies_to(str(current_report_month()))
+    assert questionnaire.questions.count() == 6
+    assert {q.type for q in questionnaire.questions.all()} == {
+        "single",
+        "multiple",
+        "number",
+        "text",
+    }
+
+
+def test_the_manuals_enterprise_has_last_years_month_for_the_prefill(seeded: None) -> None:
+    from reports.models import Report
+    from reports.periods import Period, current_report_month
+
+    current = current_report_month()
+    year_ago = Report.objects.get(
+        enterprise__user__username="33029997", period=str(Period(current.year - 1, current.month))
+    )
+    assert year_ago.status == Report.Status.APPROVED
+    assert year_ago.values.get(code="gross_output").ytd > 0
+    assert [e.to_status for e in year_ago.events.all()] == ["draft", "pending", "approved"]

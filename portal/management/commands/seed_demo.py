@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -14,6 +15,10 @@ from accounts.models import User
 from directory.codes import org_code_check_char
 from directory.models import Enterprise, EnterpriseSize, HoldingType, Industry, Region
 from notices.models import Notice
+from reports.catalogue import catalogue_for, snapshot
+from reports.models import IndicatorValue, ProductLine, Question, Questionnaire, Report, ReportEvent
+from reports.periods import Period, current_report_month
+from reports.workflow import open_periods
 
 PASSWORD = "Demo@2026"
 
@@ -85,6 +90,83 @@ NOTICES = [
 ]
 
 
+QUESTIONNAIRE_TITLE = "中小企业生产经营情况调查问卷"
+QUESTIONS = [
+    (
+        "与上月相比，本月新增订单",
+        "single",
+        True,
+        [("up", "增加"), ("flat", "持平"), ("down", "减少")],
+    ),
+    (
+        "目前企业资金状况",
+        "single",
+        True,
+        [("ample", "宽裕"), ("normal", "正常"), ("tight", "紧张")],
+    ),
+    (
+        "目前企业用工方面的主要问题（可多选）",
+        "multiple",
+        True,
+        [
+            ("hiring", "招工难"),
+            ("cost", "用工成本上升"),
+            ("turnover", "员工流失"),
+            ("none", "无明显问题"),
+        ],
+    ),
+    ("本月新签订单金额（千元）", "number", True, []),
+    (
+        "对下月生产经营的预期",
+        "single",
+        True,
+        [("better", "向好"), ("same", "持平"), ("worse", "变差")],
+    ),
+    ("当前面临的主要困难和政策建议", "text", False, []),
+]
+
+# 本月 figures of a demo month (千元, 千瓦时, 人); 1-本月 is 本月 × month.
+DEMO_FIGURES = {
+    "gross_output": 5200,
+    "export_delivery": 800,
+    "electricity": 96000,
+    "capacity_utilization": 78,
+    "revenue": 5000,
+    "operating_cost": 4100,
+    "loan_balance": 12000,
+    "financial_expense": 60,
+    "receivables": 3500,
+    "finished_goods": 900,
+    "total_profit": 320,
+    "taxes_payable": 150,
+    "employees": 86,
+    "total_assets": 48000,
+    "total_liabilities": 26000,
+    "rnd_expense": 210,
+    "new_product_output": 1300,
+}
+FLOWS = ("gross_output", "export_delivery", "electricity")
+YTD_ONLY = (
+    "revenue",
+    "operating_cost",
+    "financial_expense",
+    "total_profit",
+    "taxes_payable",
+    "rnd_expense",
+    "new_product_output",
+)
+
+
+def _figures(code: str, period: Period, scale: Decimal | int) -> dict[str, Decimal | None]:
+    """The columns a demo indicator has: 本月 and 1-本月 for flows, 1-本月 for the others."""
+    monthly = Decimal(DEMO_FIGURES[code]) * Decimal(scale)
+    if code in FLOWS:
+        return {"current": monthly, "ytd": monthly * period.month}
+    if code in YTD_ONLY:
+        return {"current": None, "ytd": monthly * period.month}
+    return {"current": None, "ytd": Decimal(DEMO_FIGURES[code])}
+
+
 def demo_uscc(region_code: str, serial: int) -> str:
     body = f"MA{serial:06d}"
     org = body + org_code_check_char(body)
@@ -94,7 +176,8 @@ def demo_uscc(region_code: str, serial: int) -> str:
 
 class Command(BaseCommand):
     help = (
-        "创建演示数据：国家与地方管理员、几十家分布在多个省份和行业的企业、通知公告与平台动态。"
+        "创建演示数据：国家与地方管理员、几十家分布在多个省份和行业的企业、通知公告与平台动态、"
+        "一份调查问卷，以及两家示例企业已审核通过的往月报表。"
         "可重复运行，已存在的数据保持不变。所有演示账户的密码为 Demo@2026。"
     )
 
@@ -132,7 +215,81 @@ class Command(BaseCommand):
                 published_at=published,
             )
             created += 1
+        created += self._questionnaire()
+        created += self._history("33029997")
+        created += self._history("44010001")
         self.stdout.write(f"演示数据：新建 {created} 条记录。")
+
+    def _questionnaire(self) -> int:
+        """One realistic survey on the open months, like those monitoring reports quote."""
+        periods = ",".join(str(p) for p in open_periods())
+        existing = Questionnaire.objects.filter(title=QUESTIONNAIRE_TITLE).first()
+        if existing is not None:
+            if existing.periods != periods:
+                existing.periods = periods
+                existing.save(update_fields=["periods"])
+            return 0
+        questionnaire = Questionnaire.objects.create(
+            title=QUESTIONNAIRE_TITLE,
+            description="了解企业订单、资金、用工和预期情况，请如实填写。",
+            periods=periods,
+        )
+        for position, (text, kind, required, options) in enumerate(QUESTIONS, start=1):
+            Question.objects.create(
+                questionnaire=questionnaire,
+                position=position,
+                text=text,
+                type=kind,
+                required=required,
+                options=[{"value": v, "label": label} for v, label in options],
+            )
+        return 1
+
+    def _history(self, username: str) -> int:
+        """Approved earlier months (the same month a year ago, and two months ago) so that the
+        上年 columns pre-fill, the history page and the rules' averages have data."""
+        user = User.objects.get(username=username)
+        current = current_report_month()
+        year_ago = Period(current.year - 1, current.month)
+        created = 0
+        for period, scale in ((year_ago, Decimal("0.9")), (current.previous().previous(), 1)):
+            if Report.objects.filter(enterprise=user.enterprise, period=str(period)).exists():
+                continue
+            report = Report.objects.create(
+                enterprise=user.enterprise,
+                period=str(period),
+                status=Report.Status.APPROVED,
+                catalogue=snapshot(catalogue_for(period)),
+                submitted_at=timezone.make_aware(
+                    dt.datetime(period.next().year, period.next().month, 12, 10)
+                ),
+            )
+            IndicatorValue.objects.bulk_create(
+                IndicatorValue(report=report, code=code, **_figures(code, period, scale))
+                for code in DEMO_FIGURES
+                if code in report.catalogue
+            )
+            ProductLine.objects.create(
+                report=report,
+                name="大米",
+                code="1311010",
+                unit="吨",
+                production_current=Decimal(120) * scale,
+                production_ytd=Decimal(120 * period.month) * scale,
+                sales_current=Decimal(110) * scale,
+                sales_ytd=Decimal(110 * period.month) * scale,
+            )
+            admin = User.objects.get(username="admin")
+            for action, before, after, actor in (
+                ("create", "", Report.Status.DRAFT, user),
+                ("submit", Report.Status.DRAFT, Report.Status.PENDING, user),
+                ("approve", Report.Status.PENDING, Report.Status.APPROVED, admin),
+            ):
+                ReportEvent.objects.create(
+                    report=report, action=action, from_status=before, to_status=after, actor=actor
+                )
+            created += 1
+        return created
 
     def _enterprise(
         self,
