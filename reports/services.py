@@ -31,6 +31,7 @@ from reports.validation import (
 )
 from reports.workflow import (
     TransitionError,
+    check_editable,
     freeze_report,
     start_report,
     submit_report,
@@ -112,10 +113,11 @@ def save_basic_info(
     info = form.stored()
     enterprise = user.enterprise
     assert enterprise is not None
+    report = _report_for_edit(user, period, method)
+    check_editable(report)  # a month that cannot change need not ask about key changes
     changed = changed_key_fields(enterprise, info)
     if changed and not confirm_key_change:
         raise KeyChangeNeedsConfirmation(changed)
-    report = _report_for_edit(user, period, method)
     with transaction.atomic():
         report = touch_for_edit(report, user, expected_version)
         report.basic_info = info

@@ -239,6 +239,11 @@ def start_report(
     return report
 
 
+def check_editable(report: Report) -> None:
+    if not report.is_editable:
+        raise TransitionError(f"该月报表当前状态为「{report.get_status_display()}」，不能修改。")
+
+
 def touch_for_edit(report: Report, actor: User, expected_version: int | None = None) -> Report:
     """The optimistic check every save of the report's content goes through: refuses a report
     that may not be edited or that changed since `expected_version` was read, else bumps the
@@ -248,10 +253,7 @@ def touch_for_edit(report: Report, actor: User, expected_version: int | None = N
         locked = _lock(report.pk, actor)
         if not actor.is_enterprise:
             raise TransitionError("只有企业用户可以修改报表。", status=403)
-        if not locked.is_editable:
-            raise TransitionError(
-                f"该月报表当前状态为「{locked.get_status_display()}」，不能修改。"
-            )
+        check_editable(locked)
         if expected_version is not None and expected_version != locked.version:
             raise TransitionError(STALE_VERSION)
         locked.version += 1
