@@ -4,6 +4,7 @@ optimistic version), runs the same checks, and writes nothing when a check fails
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -17,10 +18,12 @@ from reports.basic_info import (
     key_values,
     registered_key_values,
 )
+from reports.catalogue import catalogue_for, snapshot
 from reports.expressions import yoy_growth
 from reports.models import Answer, Explanation, IndicatorValue, ProductLine, Report
 from reports.periods import Period
 from reports.questionnaires import clean_answers, questionnaires_for
+from reports.selectors import get_own_report
 from reports.validation import (
     COLUMNS,
     ValidationResult,
@@ -32,6 +35,7 @@ from reports.validation import (
 from reports.workflow import (
     TransitionError,
     check_editable,
+    check_period_open,
     freeze_report,
     start_report,
     submit_report,
@@ -41,6 +45,8 @@ from reports.workflow import (
 LIMIT = Decimal(10) ** 15
 PRODUCT_COLUMNS = ("current", "ytd", "last_year_current", "last_year_ytd")
 MAX_PRODUCTS = 50
+MAX_EXPLANATION = 1000
+RULE_CODE = re.compile(r"[-a-zA-Z0-9_]{1,60}")
 
 
 @dataclass
@@ -82,6 +88,20 @@ class SaveOutcome:
     result: ValidationResult = field(default_factory=ValidationResult)
 
 
+def _existing_or_unsaved(user: User, period: Period) -> Report:
+    """The month's report, or an unsaved one carrying the month's catalogue: input is checked
+    against it before anything is created, so a refused first save leaves no empty draft."""
+    period = check_period_open(period)
+    report = get_own_report(user, str(period))
+    if report is None:
+        report = Report(
+            enterprise=user.enterprise,
+            period=str(period),
+            catalogue=snapshot(catalogue_for(period)),
+        )
+    return report
+
+
 def _report_for_edit(user: User, period: Period, method: str) -> Report:
     report = start_report(user, period, method)
     if report.method != method and report.is_editable:
@@ -113,11 +133,13 @@ def save_basic_info(
     info = form.stored()
     enterprise = user.enterprise
     assert enterprise is not None
-    report = _report_for_edit(user, period, method)
-    check_editable(report)  # a month that cannot change need not ask about key changes
+    existing = _existing_or_unsaved(user, period)
+    if existing.pk is not None:
+        check_editable(existing)  # a month that cannot change need not ask about key changes
     changed = changed_key_fields(enterprise, info)
     if changed and not confirm_key_change:
         raise KeyChangeNeedsConfirmation(changed)
+    report = _report_for_edit(user, period, method)
     with transaction.atomic():
         report = touch_for_edit(report, user, expected_version)
         report.basic_info = info
@@ -200,13 +222,14 @@ def save_indicators(
     expected_version: int | None = None,
     method: str = Report.Method.ONLINE,
 ) -> SaveOutcome:
-    report = _report_for_edit(user, period, method)
-    values, errors = parse_indicator_values(report, raw)
+    values, errors = parse_indicator_values(_existing_or_unsaved(user, period), raw)
     if errors:
         raise ReportInputError(errors)
+    report = _existing_or_unsaved(user, period)
     result = check_indicators(report, values)
     if result.errors:
-        raise ReportInputError([_issue_error(i) for i in result.errors])
+        raise ReportInputError([issue_error(i) for i in result.errors])
+    report = _report_for_edit(user, period, method)
     with transaction.atomic():
         report = touch_for_edit(report, user, expected_version)
         report.values.all().delete()
@@ -219,7 +242,9 @@ def save_indicators(
 def check_indicators(
     report: Report, values: dict[str, dict[str, Decimal | None]]
 ) -> ValidationResult:
-    explanations = dict(report.explanations.values_list("rule", "text"))
+    explanations = (
+        dict(report.explanations.values_list("rule", "text")) if report.pk is not None else {}
+    )
     return validate(
         values,
         report.catalogue,
@@ -229,8 +254,11 @@ def check_indicators(
     )
 
 
-def _issue_error(issue: Any) -> FieldError:
-    target = issue.field or (f"indicators.{issue.indicator}" if issue.indicator else "indicators")
+def issue_error(issue: Any) -> FieldError:
+    """An engine issue as an input error: indicators.<code>[.<column>]."""
+    target = f"indicators.{issue.indicator}" if issue.indicator else "indicators"
+    if issue.field:
+        target = f"{target}.{issue.field}"
     return FieldError(target, issue.rule, issue.message)
 
 
@@ -289,14 +317,16 @@ def parse_products(rows: Any) -> tuple[list[ProductLine], list[FieldError]]:
             errors.append(FieldError(where, "invalid", "产品数据格式不正确。"))
             continue
         line = ProductLine(position=n)
-        for name, label, size in (("name", "产品名称", 100), ("code", "产品代码", 20)):
+        for name, label, size in (
+            ("name", "产品名称", 100),
+            ("code", "产品代码", 20),
+            ("unit", "计量单位", 20),
+        ):
             text = row.get(name) or ""
             if not isinstance(text, str) or len(text.strip()) > size or "\x00" in text:
                 errors.append(FieldError(f"{where}.{name}", "invalid", f"{label}不正确。"))
                 text = ""
             setattr(line, name, text.strip())
-        unit = row.get("unit") or ""
-        line.unit = unit.strip()[:20] if isinstance(unit, str) else ""
         if not line.name:
             errors.append(FieldError(f"{where}.name", "required", "请填写产品名称。"))
         if not line.unit:
@@ -313,6 +343,8 @@ def parse_products(rows: Any) -> tuple[list[ProductLine], list[FieldError]]:
                 number = parse_number(columns.get(column), at, errors)
                 if number is not None and number < 0:
                     errors.append(FieldError(at, "negative", "产销量不能为负数。"))
+                elif number is not None and -number.as_tuple().exponent > 3:  # type: ignore[operator]
+                    errors.append(FieldError(at, "decimal_places", "最多保留3位小数。"))
                 setattr(line, f"{kind}_{column}", number)
             for this, ytd in (("current", "ytd"), ("last_year_current", "last_year_ytd")):
                 a, b = getattr(line, f"{kind}_{this}"), getattr(line, f"{kind}_{ytd}")
@@ -399,8 +431,16 @@ def submit(
         raise TransitionError(f"该月报表当前状态为「{report.get_status_display()}」，不能上报。")
     errors: list[FieldError] = []
     for rule, text in (explanations or {}).items():
-        if not isinstance(text, str):
+        if not isinstance(rule, str) or not RULE_CODE.fullmatch(rule):
+            errors.append(FieldError("explanations", "unknown_rule", "原因说明对应的规则不存在。"))
+        elif not isinstance(text, str) or "\x00" in text:
             errors.append(FieldError(f"explanations.{rule}", "invalid", "原因说明应为文字。"))
+        elif len(text) > MAX_EXPLANATION:
+            errors.append(
+                FieldError(
+                    f"explanations.{rule}", "too_long", f"原因说明不能超过{MAX_EXPLANATION}字。"
+                )
+            )
         elif problem := explanation_problem(text):
             errors.append(FieldError(f"explanations.{rule}", "boilerplate", problem))
     if errors:
@@ -412,7 +452,7 @@ def submit(
             report=report, rule=rule, defaults={"text": text.strip()}
         )
     result = validate_report(report)
-    problems = [_issue_error(i) for i in result.errors]
+    problems = [issue_error(i) for i in result.errors]
     problems += [
         FieldError(f"explanations.{w.rule}", "unexplained", f"{w.message}：请填写原因说明。")
         for w in result.unexplained_warnings

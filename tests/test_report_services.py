@@ -288,3 +288,45 @@ class TestSubmit:
         assert report.status == Report.Status.PENDING
         actions = list(report.events.values_list("action", flat=True))
         assert actions == ["create", "submit", "withdraw", "submit"]
+
+
+class TestRefusalsLeaveNothingBehind:
+    def test_a_refused_key_change_on_a_new_month_creates_no_report(self, clerk: User) -> None:
+        renamed = basic(clerk.enterprise, enterprise_name="宁波康尔食品有限公司")
+        with pytest.raises(KeyChangeNeedsConfirmation):
+            save_basic_info(clerk, OCTOBER, BasicInfoForm.from_json(renamed))
+        assert not Report.objects.exists()
+
+    def test_refused_indicators_on_a_new_month_create_no_report(self, clerk: User) -> None:
+        with pytest.raises(ReportInputError):
+            save_indicators(clerk, OCTOBER, indicators(gross_output=flow(1000, 500, 900, 8500)))
+        assert not Report.objects.exists()
+
+    def test_an_engine_error_names_indicator_and_column(self, clerk: User) -> None:
+        values = indicators()
+        del values["employees"]
+        with pytest.raises(ReportInputError) as refused:
+            save_indicators(clerk, OCTOBER, values)
+        assert any(e.field.startswith("indicators.employees") for e in refused.value.errors)
+
+    @pytest.mark.parametrize(
+        "explanations",
+        [{"x" * 61: "本月新接大额出口订单"}, {"rule": "本月新接\x00订单"}, {"rule": "长" * 1001}],
+    )
+    def test_malformed_explanations_are_refused(self, clerk: User, explanations: dict) -> None:
+        report = fill_everything(clerk)
+        with pytest.raises(ReportInputError):
+            submit(clerk, report, explanations)
+        assert not Explanation.objects.exists()
+
+    @pytest.mark.parametrize(
+        "row",
+        [
+            {"name": "大米", "unit": "吨\x00"},
+            {"name": "大米", "unit": "吨", "production": {"current": "1.0005"}},
+        ],
+    )
+    def test_bad_units_and_too_many_decimals_are_refused(self, clerk: User, row: dict) -> None:
+        with pytest.raises(ReportInputError):
+            save_products(clerk, OCTOBER, [row])
+        assert not Report.objects.exists()
