@@ -23,6 +23,8 @@ class NavItem:
 
 NAV_ITEMS = (
     NavItem("平台首页", "主页面", "portal:home"),
+    NavItem("数据采集", "当期报送", "reports:current", roles=(E,)),
+    NavItem("数据采集", "历史报送", "reports:history", roles=(E,)),
     NavItem("信息服务", "通知公告", "notices:list", "?kind=notice"),
     NavItem("信息服务", "平台动态", "notices:list", "?kind=news"),
     NavItem("信息服务", "发布管理", "notices:manage", roles=(L, S)),

@@ -8,6 +8,7 @@ from notices.models import Notice
 from notices.selectors import readable_notices
 from reports.catalogue import report_type_label
 from reports.periods import current_report_month
+from reports.selectors import month_summaries
 
 LATEST = 5
 
@@ -17,11 +18,13 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     current = current_report_month()
     notices = readable_notices(user)
+    if user.is_enterprise:
+        # The two latest months with the enterprise's report of each (a constant few queries).
+        months = month_summaries(user, [current, current.previous()])
+    else:
+        months = [{"period": current, "type_label": report_type_label(current)}]
     context = {
-        "months": [
-            {"period": p, "caption": caption, "type_label": report_type_label(p)}
-            for p, caption in ((current, "当前报表月份"), (current.previous(), "上一报表月份"))
-        ],
+        "months": months,
         "notices": notices.filter(kind=Notice.Kind.NOTICE)[:LATEST],
         "news": notices.filter(kind=Notice.Kind.NEWS)[:LATEST],
     }

@@ -33,3 +33,26 @@ def snapshot(indicators: list[Indicator]) -> dict[str, dict[str, Any]]:
         }
         for i in indicators
     }
+
+
+def report_type_labels(
+    periods: list[Period], counts: dict[str, int] | None = None
+) -> dict[str, str]:
+    """report_type_label for many months in one query: the catalogue table is small, so the
+    rows are read once and counted per month. `counts` (month → size of a report's own
+    snapshot) wins where a month's report exists."""
+    rows = list(Indicator.objects.values_list("effective_from", "retired_from", "quarterly"))
+    labels = {}
+    for period in periods:
+        month = str(period)
+        count = (counts or {}).get(month)
+        if count is None:
+            count = sum(
+                1
+                for start, end, quarterly in rows
+                if start <= month
+                and (not end or end > month)
+                and (period.is_quarter_end or not quarterly)
+            )
+        labels[month] = report_type_label(period, count)
+    return labels

@@ -30,6 +30,12 @@ from reports.models import ProductLine, Question, Questionnaire, Report
 from reports.services import FieldError, growth_of
 from reports.validation import COLUMNS, Issue
 
+# The manual's order of 企业基本情况表: the cascades sit where the paper form has them.
+BASIC_ORDER = (
+    *("enterprise_name", "code_type", "code", "legal_representative"),
+    *("industry_1", "industry_2", "industry_3", "industry_4", "province", "city", "county"),
+    *("registration_1", "registration_2", "registration_3", "holding_type", "size", "listed"),
+)
 TREES = {"industry": Industry, "region": Region, "registration_type": RegistrationType}
 MOBILE_RE = re.compile(r"1\d{10}")
 KEY_RE = re.compile(r"[a-z0-9]{1,12}")
@@ -72,7 +78,7 @@ def basic_info_form(
     """Bound to the post, or filled from this month, else the latest earlier month on file,
     else the enterprise's own record."""
     if data is not None:
-        return BasicInfoForm(data)
+        return _ordered(BasicInfoForm(data))
     info = (report.basic_info if report else None) or _earlier_basic_info(enterprise, period)
     info = info or _enterprise_info(enterprise)
     initial = {k: v for k, v in info.items() if k not in TREES and v is not None}
@@ -80,7 +86,12 @@ def basic_info_form(
     leaves = {
         name: model.objects.filter(pk=info.get(name)).first() for name, model in TREES.items()
     }
-    return BasicInfoForm(initial=initial, initial_leaves=leaves)
+    return _ordered(BasicInfoForm(initial=initial, initial_leaves=leaves))
+
+
+def _ordered(form: BasicInfoForm) -> BasicInfoForm:
+    form.order_fields(BASIC_ORDER)  # the fields not named keep their order after these
+    return form
 
 
 def _earlier_basic_info(enterprise: Enterprise, period: str) -> dict[str, Any] | None:

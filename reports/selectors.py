@@ -5,12 +5,16 @@ so that nobody learns whether another enterprise's report exists."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import User
 from directory.models import Enterprise
-from reports.models import Report
+from reports.catalogue import report_type_labels
+from reports.models import Report, ReportEvent
+from reports.periods import Period
 
 NOT_FOUND = "报表不存在或不在您的管理范围内。"
 
@@ -42,3 +46,36 @@ def get_own_report(user: User, period: str) -> Report | None:
     if not getattr(user, "is_enterprise", False):
         raise Http404(NOT_FOUND)
     return reports_visible_to(user).filter(period=period).first()
+
+
+@dataclass
+class MonthSummary:
+    period: Period
+    report: Report | None
+    type_label: str
+    return_reason: str | None
+
+
+def month_summaries(user: User, periods: list[Period]) -> list[MonthSummary]:
+    """The enterprise's report of each month with its return reason and 报表类型, in at most
+    3 queries whatever the number of months."""
+    reports = reports_visible_to(user).filter(period__in=[str(p) for p in periods])
+    by_period = {r.period: r for r in reports}
+    reasons = return_reasons(list(by_period.values()))
+    counts = {p: len(r.catalogue) for p, r in by_period.items() if r.catalogue}
+    labels = report_type_labels(periods, counts)
+    out = []
+    for period in periods:
+        report = by_period.get(str(period))
+        reason = reasons.get(report.pk) if report else None
+        out.append(MonthSummary(period, report, labels[str(period)], reason))
+    return out
+
+
+def return_reasons(reports: list[Report]) -> dict[int, ReportEvent]:
+    """The latest return (审核退回) of each report that is returned now; no query if none is."""
+    ids = [r.pk for r in reports if r.status == Report.Status.RETURNED]
+    if not ids:
+        return {}
+    events = ReportEvent.objects.filter(report_id__in=ids, to_status=Report.Status.RETURNED)
+    return {e.report_id: e for e in events.order_by("at", "id")}

@@ -33,10 +33,10 @@ from reports.validation import (
     validate,
 )
 from reports.workflow import (
-    TransitionError,
     check_editable,
     check_period_open,
     freeze_report,
+    lock_for_edit,
     start_report,
     submit_report,
     touch_for_edit,
@@ -103,10 +103,16 @@ def _existing_or_unsaved(user: User, period: Period) -> Report:
 
 
 def _report_for_edit(user: User, period: Period, method: str) -> Report:
-    report = start_report(user, period, method)
-    if report.method != method and report.is_editable:
-        Report.objects.filter(pk=report.pk).update(method=method)
+    return start_report(user, period, method)
+
+
+def _touch(report: Report, user: User, expected_version: int | None, method: str) -> Report:
+    """touch_for_edit, then record how this save came in (在线填报 / 上报导入 / 接口报送): only a
+    save that passed the status and version checks changes 填报方式."""
+    report = touch_for_edit(report, user, expected_version)
+    if report.method != method:
         report.method = method
+        report.save(update_fields=["method"])
     return report
 
 
@@ -141,7 +147,7 @@ def save_basic_info(
         raise KeyChangeNeedsConfirmation(changed)
     report = _report_for_edit(user, period, method)
     with transaction.atomic():
-        report = touch_for_edit(report, user, expected_version)
+        report = _touch(report, user, expected_version, method)
         report.basic_info = info
         report.save(update_fields=["basic_info", "updated_at"])
         if changed:
@@ -231,7 +237,7 @@ def save_indicators(
         raise ReportInputError([issue_error(i) for i in result.errors])
     report = _report_for_edit(user, period, method)
     with transaction.atomic():
-        report = touch_for_edit(report, user, expected_version)
+        report = _touch(report, user, expected_version, method)
         report.values.all().delete()
         IndicatorValue.objects.bulk_create(
             IndicatorValue(report=report, code=code, **columns) for code, columns in values.items()
@@ -296,7 +302,7 @@ def save_products(
         raise ReportInputError(errors)
     report = _report_for_edit(user, period, method)
     with transaction.atomic():
-        report = touch_for_edit(report, user, expected_version)
+        report = _touch(report, user, expected_version, method)
         report.products.all().delete()
         for line in lines:
             line.report = report
@@ -397,7 +403,7 @@ def save_answers(
         )
     report = _report_for_edit(user, period, method)
     with transaction.atomic():
-        report = touch_for_edit(report, user, expected_version)
+        report = _touch(report, user, expected_version, method)
         report.answers.filter(question__questionnaire=questionnaire).delete()
         Answer.objects.bulk_create(
             Answer(report=report, question_id=qid, value=value) for qid, value in cleaned.items()
@@ -409,8 +415,10 @@ def unanswered_questionnaires(report: Report) -> list[Any]:
     answered = set(report.answers.values_list("question_id", flat=True))
     missing = []
     for questionnaire in questionnaires_for(report.period):
+        questions = {q.pk for q in questionnaire.questions.all()}
         required = {q.pk for q in questionnaire.questions.all() if q.required}
-        if not required <= answered:
+        # A questionnaire of optional questions still has to be opened and answered once.
+        if questions and (not required <= answered or not questions & answered):
             missing.append(questionnaire)
     return missing
 
@@ -422,49 +430,86 @@ def validate_report(report: Report) -> ValidationResult:
     return check_indicators(report, stored_values(report))
 
 
-def submit(
-    user: User, report: Report, explanations: dict[str, str] | None = None
-) -> tuple[Report, ValidationResult]:
-    """Store the reasons given for soft rules, check everything, and submit (待审核). Raises
-    ReportInputError listing what still stands in the way; nothing is submitted then."""
-    if not report.is_editable:
-        raise TransitionError(f"该月报表当前状态为「{report.get_status_display()}」，不能上报。")
-    errors: list[FieldError] = []
-    for rule, text in (explanations or {}).items():
+def check_explanations(explanations: Any) -> list[FieldError]:
+    """The reasons given for soft rules: real reasons only (boilerplate refused), of a sane size."""
+    if not isinstance(explanations, dict):
+        return [FieldError("explanations", "invalid", "原因说明格式不正确。")]
+    errors = []
+    for rule, text in explanations.items():
+        where = f"explanations.{rule}"
         if not isinstance(rule, str) or not RULE_CODE.fullmatch(rule):
             errors.append(FieldError("explanations", "unknown_rule", "原因说明对应的规则不存在。"))
         elif not isinstance(text, str) or "\x00" in text:
-            errors.append(FieldError(f"explanations.{rule}", "invalid", "原因说明应为文字。"))
-        elif len(text) > MAX_EXPLANATION:
-            errors.append(
-                FieldError(
-                    f"explanations.{rule}", "too_long", f"原因说明不能超过{MAX_EXPLANATION}字。"
-                )
-            )
+            errors.append(FieldError(where, "invalid", "原因说明应为文字。"))
+        elif len(text.strip()) > MAX_EXPLANATION:
+            errors.append(FieldError(where, "too_long", f"原因说明不能超过{MAX_EXPLANATION}字。"))
         elif problem := explanation_problem(text):
-            errors.append(FieldError(f"explanations.{rule}", "boilerplate", problem))
-    if errors:
-        raise ReportInputError(errors)
-    # Reasons are kept even when something else still blocks the submission: typed text is
-    # never lost.
-    for rule, text in (explanations or {}).items():
+            errors.append(FieldError(where, "boilerplate", problem))
+    return errors
+
+
+def _store_explanations(report: Report, explanations: dict[str, str]) -> None:
+    for rule, text in explanations.items():
         Explanation.objects.update_or_create(
             report=report, rule=rule, defaults={"text": text.strip()}
         )
-    result = validate_report(report)
-    problems = [issue_error(i) for i in result.errors]
-    problems += [
-        FieldError(f"explanations.{w.rule}", "unexplained", f"{w.message}：请填写原因说明。")
-        for w in result.unexplained_warnings
-    ]
-    if not report.basic_info:
-        problems.append(FieldError("basic_info", "required", "请先填写企业基本情况表。"))
-    if not report.values.exists():
-        problems.append(FieldError("indicators", "required", "请先填写主要经济指标。"))
-    problems += [
-        FieldError(f"questionnaires.{q.pk}", "unanswered", f"请完成问卷《{q.title}》。")
-        for q in unanswered_questionnaires(report)
-    ]
-    if problems:
-        raise ReportInputError(problems)
-    return submit_report(report, user, validation_ok=True), result
+
+
+def save_explanations(
+    user: User,
+    period: Period,
+    explanations: Any,
+    *,
+    expected_version: int | None = None,
+    method: str = Report.Method.ONLINE,
+) -> Report:
+    """Step 2's 【确定】: store every reason, or none. The month's values must be saved already."""
+    errors = check_explanations(explanations)
+    if errors:
+        raise ReportInputError(errors)
+    report = get_own_report(user, str(check_period_open(period)))
+    if report is None:
+        raise ReportInputError([FieldError("indicators", "required", "请先保存主要经济指标。")])
+    with transaction.atomic():
+        report = _touch(report, user, expected_version, method)
+        _store_explanations(report, explanations)
+    return report
+
+
+def submit(
+    user: User,
+    report: Report,
+    explanations: Any = None,
+    *,
+    expected_version: int | None = None,
+) -> tuple[Report, ValidationResult]:
+    """Store the reasons given for soft rules, check everything, and submit (待审核), all under
+    the report's lock. Raises ReportInputError listing what still stands in the way; the
+    reasons are kept then (typed text is never lost), nothing is submitted."""
+    explanations = explanations or {}
+    errors = check_explanations(explanations)
+    if errors:
+        raise ReportInputError(errors)
+    with transaction.atomic():
+        if explanations:
+            locked = touch_for_edit(report, user, expected_version)
+            _store_explanations(locked, explanations)
+        else:
+            locked = lock_for_edit(report, user, expected_version)
+        result = validate_report(locked)
+        problems = [issue_error(i) for i in result.errors]
+        problems += [
+            FieldError(f"explanations.{w.rule}", "unexplained", f"{w.message}：请填写原因说明。")
+            for w in result.unexplained_warnings
+        ]
+        if not locked.basic_info:
+            problems.append(FieldError("basic_info", "required", "请先填写企业基本情况表。"))
+        if not locked.values.exists():
+            problems.append(FieldError("indicators", "required", "请先填写主要经济指标。"))
+        problems += [
+            FieldError(f"questionnaires.{q.pk}", "unanswered", f"请完成问卷《{q.title}》。")
+            for q in unanswered_questionnaires(locked)
+        ]
+        if not problems:
+            return submit_report(locked, user, validation_ok=True), result
+    raise ReportInputError(problems)

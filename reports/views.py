@@ -4,7 +4,6 @@ of a submitted month: enterprise users only. Every month in a URL must lie in th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -15,8 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from lib.access import posted, role_required
-from reports.catalogue import catalogue_for, report_type_label, snapshot
-from reports.explanations import save_explanations
+from reports.catalogue import catalogue_for, snapshot
 from reports.forms import (
     AnswerSheet,
     IndicatorTable,
@@ -29,10 +27,10 @@ from reports.forms import (
     product_rows_from_lines,
     with_posted_reasons,
 )
-from reports.models import Report, ReportEvent
+from reports.models import Report
 from reports.periods import Period, current_report_month
 from reports.questionnaires import questionnaires_for
-from reports.selectors import get_own_report, reports_visible_to
+from reports.selectors import get_own_report, month_summaries, return_reasons
 from reports.services import (
     FieldError,
     KeyChangeNeedsConfirmation,
@@ -41,6 +39,7 @@ from reports.services import (
     last_year_prefill,
     save_answers,
     save_basic_info,
+    save_explanations,
     save_indicators,
     save_products,
     stored_values,
@@ -90,7 +89,7 @@ def _wizard(request: HttpRequest, period: Period, report: Report | None, step: s
     user: Any = request.user
     info = (report.basic_info if report else None) or {}
     status = report.status if report else Report.Status.DRAFT
-    returned = _return_reasons([report]).get(report.pk) if report else None
+    returned = return_reasons([report]).get(report.pk) if report else None
     return {
         "period": period,
         "report": report,
@@ -121,38 +120,6 @@ def _after_save(request: HttpRequest, period: Period, step: str) -> HttpResponse
         return redirect(f"reports:{step}", period)
     keys = [key for key, _ in STEPS]
     return redirect(f"reports:{keys[min(keys.index(step) + 1, len(keys) - 1)]}", period)
-
-
-@dataclass
-class MonthSummary:
-    period: Period
-    report: Report | None
-    type_label: str
-    return_reason: str | None
-
-
-def month_summaries(user: User, periods: list[Period]) -> list[MonthSummary]:
-    """The enterprise's report of each month with its return reason, in 2 queries (plus one
-    catalogue count per month not yet started)."""
-    reports = reports_visible_to(user).filter(period__in=[str(p) for p in periods])
-    by_period = {r.period: r for r in reports}
-    reasons = _return_reasons(list(by_period.values()))
-    out = []
-    for period in periods:
-        report = by_period.get(str(period))
-        count = len(report.catalogue) if report and report.catalogue else None
-        reason = reasons.get(report.pk) if report else None
-        out.append(MonthSummary(period, report, report_type_label(period, count), reason))
-    return out
-
-
-def _return_reasons(reports: list[Report]) -> dict[int, ReportEvent]:
-    """The latest return (审核退回) of each report that is returned now; no query if none is."""
-    ids = [r.pk for r in reports if r.status == Report.Status.RETURNED]
-    if not ids:
-        return {}
-    events = ReportEvent.objects.filter(report_id__in=ids, to_status=Report.Status.RETURNED)
-    return {e.report_id: e for e in events.order_by("at", "id")}
 
 
 # --- Entry points ---------------------------------------------------------------------------------

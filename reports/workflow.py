@@ -244,18 +244,25 @@ def check_editable(report: Report) -> None:
         raise TransitionError(f"该月报表当前状态为「{report.get_status_display()}」，不能修改。")
 
 
+def lock_for_edit(report: Report, actor: User, expected_version: int | None = None) -> Report:
+    """Lock the report for a change of its content, or refuse: not the actor's report (404),
+    not an enterprise user (403), a status that may not be edited or a version read before the
+    last change (409). Call it inside the transaction that changes the content."""
+    locked = _lock(report.pk, actor)
+    if not actor.is_enterprise:
+        raise TransitionError("只有企业用户可以修改报表。", status=403)
+    check_editable(locked)
+    if expected_version is not None and expected_version != locked.version:
+        raise TransitionError(STALE_VERSION)
+    return locked
+
+
 def touch_for_edit(report: Report, actor: User, expected_version: int | None = None) -> Report:
-    """The optimistic check every save of the report's content goes through: refuses a report
-    that may not be edited or that changed since `expected_version` was read, else bumps the
-    version. Call it inside the transaction that saves the content, so that the lock covers
-    both. Plain saves write no audit entry."""
+    """lock_for_edit, then bump the version: every save of the report's content goes through
+    here, so that a page or program holding an older version is refused. Plain saves write no
+    audit entry."""
     with transaction.atomic():
-        locked = _lock(report.pk, actor)
-        if not actor.is_enterprise:
-            raise TransitionError("只有企业用户可以修改报表。", status=403)
-        check_editable(locked)
-        if expected_version is not None and expected_version != locked.version:
-            raise TransitionError(STALE_VERSION)
+        locked = lock_for_edit(report, actor, expected_version)
         locked.version += 1
         locked.save(update_fields=["version", "updated_at"])
     return _sync(report, locked)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("directory/", include("directory.urls")),
     path("notices/", include("notices.urls")),
+    path("reports/", include("reports.urls")),
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),
 ]

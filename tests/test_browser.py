@@ -7,102 +7,30 @@ missing browser is an error. SCREENSHOTS=1 saves full-page screenshots to test-a
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from pytest_django.live_server_helper import LiveServer
+from playwright.sync_api import Page, expect
 
 from accounts.models import User
 from directory.models import Enterprise
 from notices.models import Notice
+from tests import browser_support
+from tests.browser_support import choose_in_cascade, log_in, screenshot
 from tests.conftest import PASSWORD, make_admin, make_enterprise_user, valid_uscc
+
+# The shared fixtures, found by pytest under these names.
+allow_orm_beside_playwright = browser_support.allow_orm_beside_playwright
+browser = browser_support.browser
+page = browser_support.page
 
 pytestmark = pytest.mark.browser
 
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-gpu",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-MISSING_BROWSER = (
-    "浏览器测试需要 Debian 的 chromium：apt-get install chromium fonts-noto-cjk"
-    "（browser tests need Debian's chromium and a CJK font: "
-    "apt-get install chromium fonts-noto-cjk; set CHROMIUM_PATH if it lives elsewhere）"
-)
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 # Characters a USCC may contain (GB 32100-2015): digits and upper case letters without I O S V Z.
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 
-# --- Fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def allow_orm_beside_playwright() -> Iterator[None]:
-    """Playwright's sync API keeps an event loop in this thread, so Django takes every ORM call of
-    the test (and the live-server flush after it) for one made from async code and refuses it.
-    Nothing here is async in fact; allow it for as long as the browser runs, then restore."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
-@pytest.fixture(scope="module")
-def browser(allow_orm_beside_playwright: None) -> Iterator[Browser]:
-    """Debian's chromium, never a browser build downloaded by `playwright install`."""
-    executable = os.environ.get("CHROMIUM_PATH", DEFAULT_CHROMIUM)
-    if not Path(executable).is_file():
-        # CI sets REQUIRE_BROWSER_TESTS so that a broken install cannot pass as a green run.
-        if os.environ.get("REQUIRE_BROWSER_TESTS") == "true":
-            pytest.fail(
-                f"REQUIRE_BROWSER_TESTS=true 但找不到 {executable}。{MISSING_BROWSER}",
-                pytrace=False,
-            )
-        pytest.skip(f"找不到 {executable}。{MISSING_BROWSER}")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
-    """A fresh context per test: no cookie or session carries over from the previous test."""
-    context = browser.new_context(
-        base_url=live_server.url, locale="zh-CN", viewport={"width": 1280, "height": 900}
-    )
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
-
-
-def screenshot(page: Page, name: str) -> None:
-    """Only on request: the pictures are for a person checking the rendering, not for the test."""
-    if os.environ.get("SCREENSHOTS") != "1":
-        return
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
-
-
 # --- Steps -------------------------------------------------------------------------------------
-
-
-def choose_in_cascade(page: Page, label: str, option: str) -> None:
-    select = page.get_by_label(label, exact=True)
-    # The options of a lower level arrive by htmx after the level above changed; selecting before
-    # they are there would fail or, worse, pick from the stale list.
-    expect(select.locator("option", has_text=option)).to_have_count(1)
-    select.select_option(label=option)
 
 
 def fill_registration(
@@ -120,12 +48,6 @@ def fill_registration(
     choose_in_cascade(page, "区县", "镇海区")
     page.get_by_label("联系人", exact=True).fill("王建国")
     page.get_by_label("联系电话", exact=True).fill("0574-86601234")
-
-
-def log_in(page: Page, identifier: str, password: str) -> None:
-    page.get_by_label("用户ID/手机/邮箱", exact=True).fill(identifier)
-    page.get_by_label("密码", exact=True).fill(password)
-    page.get_by_role("button", name="登录").click()
 
 
 def wrong_check_character(code: str) -> str:

@@ -330,3 +330,39 @@ class TestRefusalsLeaveNothingBehind:
         with pytest.raises(ReportInputError):
             save_products(clerk, OCTOBER, [row])
         assert not Report.objects.exists()
+
+
+def test_a_refused_save_does_not_change_the_reporting_method(clerk: User) -> None:
+    save_indicators(clerk, OCTOBER, indicators())
+    stale = Report.objects.get().version - 1
+    with pytest.raises(TransitionError):
+        save_indicators(
+            clerk, OCTOBER, indicators(), expected_version=stale, method=Report.Method.API
+        )
+    assert Report.objects.get().method == Report.Method.ONLINE
+
+
+def test_a_questionnaire_of_optional_questions_must_still_be_answered_once(clerk: User) -> None:
+    questionnaire = Questionnaire.objects.create(title="建议征集", periods="2026-10")
+    question = Question.objects.create(
+        questionnaire=questionnaire, text="您的建议", type="text", required=False
+    )
+    report = fill_everything(clerk)
+    with pytest.raises(ReportInputError) as refused:
+        submit(clerk, report)
+    assert {e.field for e in refused.value.errors} == {f"questionnaires.{questionnaire.pk}"}
+    save_answers(clerk, OCTOBER, questionnaire.pk, {str(question.pk): "希望简化报表"})
+    report, _ = submit(clerk, Report.objects.get())
+    assert report.status == Report.Status.PENDING
+
+
+def test_a_refused_submission_keeps_the_reasons_typed(clerk: User) -> None:
+    Questionnaire.objects.create(title="订单调查", periods="2026-10")
+    report = fill_everything(clerk)
+    save_indicators(clerk, OCTOBER, indicators(export_delivery=flow(400, 4000, 90, 850)))
+    questionnaire = Questionnaire.objects.get()
+    Question.objects.create(questionnaire=questionnaire, text="本月新签订单", type="number")
+    with pytest.raises(ReportInputError):
+        submit(clerk, report, {"export_delivery-growth-range": "本月新接大额出口订单"})
+    assert Explanation.objects.get().text == "本月新接大额出口订单"
+    assert Report.objects.get().status == Report.Status.DRAFT

@@ -1,0 +1,112 @@
+"""What every browser test shares: Debian's chromium driven by Playwright's sync API against
+pytest-django's live server, the screenshots for a person to look at, and the steps of logging in
+and choosing from a cascade.
+
+Without chromium the tests are skipped, except where REQUIRE_BROWSER_TESTS=true (CI), where a
+missing browser is an error. SCREENSHOTS=1 saves full-page screenshots to test-artifacts/.
+Import the fixtures by name into the test module (pytest finds them there)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from pytest_django.live_server_helper import LiveServer
+
+from reports.models import Indicator, ValidationRule
+
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+MISSING_BROWSER = (
+    "浏览器测试需要 Debian 的 chromium：apt-get install chromium fonts-noto-cjk"
+    "（browser tests need Debian's chromium and a CJK font: "
+    "apt-get install chromium fonts-noto-cjk; set CHROMIUM_PATH if it lives elsewhere）"
+)
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def allow_orm_beside_playwright() -> Iterator[None]:
+    """Playwright's sync API keeps an event loop in this thread, so Django takes every ORM call of
+    the test (and the live-server flush after it) for one made from async code and refuses it.
+    Nothing here is async in fact; allow it for as long as the browser runs, then restore."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture(scope="module")
+def browser(allow_orm_beside_playwright: None) -> Iterator[Browser]:
+    """Debian's chromium, never a browser build downloaded by `playwright install`."""
+    executable = os.environ.get("CHROMIUM_PATH", DEFAULT_CHROMIUM)
+    if not Path(executable).is_file():
+        # CI sets REQUIRE_BROWSER_TESTS so that a broken install cannot pass as a green run.
+        if os.environ.get("REQUIRE_BROWSER_TESTS") == "true":
+            pytest.fail(
+                f"REQUIRE_BROWSER_TESTS=true 但找不到 {executable}。{MISSING_BROWSER}",
+                pytrace=False,
+            )
+        pytest.skip(f"找不到 {executable}。{MISSING_BROWSER}")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    """A fresh context per test: no cookie or session carries over from the previous test."""
+    context = browser.new_context(
+        base_url=live_server.url, locale="zh-CN", viewport={"width": 1280, "height": 900}
+    )
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def report_catalogue(reference_data: None) -> None:
+    """The default indicator catalogue and validation rules, which come from data migrations:
+    a transactional (browser) test before this one has flushed them."""
+    for module, model in (
+        ("0002_default_catalogue", Indicator),
+        ("0004_default_rules", ValidationRule),
+    ):
+        if not model.objects.exists():
+            importlib.import_module(f"reports.migrations.{module}").create(apps, None)
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Only on request: the pictures are for a person checking the rendering, not for the test."""
+    if os.environ.get("SCREENSHOTS") != "1":
+        return
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+
+
+def choose_in_cascade(page: Page, label: str, option: str) -> None:
+    select = page.get_by_label(label, exact=True)
+    # The options of a lower level arrive by htmx after the level above changed; selecting before
+    # they are there would fail or, worse, pick from the stale list.
+    expect(select.locator("option", has_text=option)).to_have_count(1)
+    select.select_option(label=option)
+
+
+def log_in(page: Page, identifier: str, password: str) -> None:
+    page.get_by_label("用户ID/手机/邮箱", exact=True).fill(identifier)
+    page.get_by_label("密码", exact=True).fill(password)
+    page.get_by_role("button", name="登录").click()
