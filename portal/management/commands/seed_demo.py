@@ -167,6 +167,32 @@ def _figures(code: str, period: Period, scale: Decimal | int) -> dict[str, Decim
     return {"current": None, "ytd": Decimal(DEMO_FIGURES[code])}
 
 
+def _basic_info(enterprise: Enterprise) -> dict[str, object]:
+    """Step 1 of a demo month, so that the next month's step 1 pre-fills from it."""
+    return {
+        "enterprise_name": enterprise.name,
+        "code_type": enterprise.code_type,
+        "code": enterprise.code,
+        "legal_representative": "王建国",
+        "industry": enterprise.industry_id,
+        "region": enterprise.region_id,
+        "registration_type": enterprise.registration_type_id,
+        "holding_type": enterprise.holding_type,
+        "size": enterprise.size,
+        "listed": False,
+        "stock_code": "",
+        "address": f"{enterprise.region.name}工业园区168号",
+        "postal_code": "315200",
+        "website": "",
+        "contact_person": enterprise.contact_person,
+        "phone": enterprise.contact_phone,
+        "fax": "",
+        "mobile": "",
+        "email": "",
+        "main_business": "主营产品的生产与销售",
+    }
+
+
 def demo_uscc(region_code: str, serial: int) -> str:
     body = f"MA{serial:06d}"
     org = body + org_code_check_char(body)
@@ -258,6 +284,7 @@ class Command(BaseCommand):
             report = Report.objects.create(
                 enterprise=user.enterprise,
                 period=str(period),
+                basic_info=_basic_info(user.enterprise),
                 status=Report.Status.APPROVED,
                 catalogue=snapshot(catalogue_for(period)),
                 submitted_at=timezone.make_aware(
