@@ -36,17 +36,6 @@ SINGLE_LABELS = {"ytd": "本年", "last_year_ytd": "上年"}
 LIMIT = Decimal(10) ** 15
 HISTORY_MONTHS = 6
 
-DEFAULT_REFUSED_EXPLANATIONS = [
-    "核实无误",
-    "数据无误",
-    "正常",
-    "无",
-    "没有",
-    "同上",
-    "数据准确",
-    "已核实",
-    "确认无误",
-]
 # Words that add nothing to a boilerplate reason: "经核实，本月数据无误" is still "核实无误".
 FILLER_WORDS = (
     *("经", "已", "均", "都", "的", "了", "是", "属", "经过", "数据", "本月", "情况", "填报"),
@@ -281,8 +270,8 @@ def explanation_problem(text: str) -> str | None:
     """Why a reason (原因说明) is refused, or None when it is acceptable. Refused: empty, a
     boilerplate phrase (REPORT_REFUSED_EXPLANATIONS, near-exact matches too, ignoring spaces
     and punctuation), or fewer than REPORT_MIN_EXPLANATION_CHARS characters."""
-    refused = getattr(settings, "REPORT_REFUSED_EXPLANATIONS", DEFAULT_REFUSED_EXPLANATIONS)
-    min_chars = int(getattr(settings, "REPORT_MIN_EXPLANATION_CHARS", 5))
+    refused = settings.REPORT_REFUSED_EXPLANATIONS
+    min_chars = settings.REPORT_MIN_EXPLANATION_CHARS
     core = _core(text or "")
     if not core:
         return "请填写原因说明。"

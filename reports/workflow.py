@@ -113,7 +113,7 @@ STATE_FIELDS = ("status", "version", "submitted_at", "first_reviewed_at", "updat
 
 
 def backfill_months() -> int:
-    return int(getattr(settings, "REPORT_BACKFILL_MONTHS", 12))
+    return settings.REPORT_BACKFILL_MONTHS
 
 
 def open_periods(today: dt.date | None = None) -> list[Period]:

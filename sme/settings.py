@@ -177,3 +177,10 @@ LOGGING = {
 REPORT_DEADLINE_DAY = env_int("REPORT_DEADLINE_DAY", 20)
 # 补报: how many months before the current report month may still be filled.
 REPORT_BACKFILL_MONTHS = env_int("REPORT_BACKFILL_MONTHS", 12)
+# Reasons for soft warnings that say nothing (the statistics bureau refuses them too), and the
+# shortest reason accepted. Near-exact variants ("经核实，数据无误。") are refused as well.
+REPORT_REFUSED_EXPLANATIONS = env_list(
+    "REPORT_REFUSED_EXPLANATIONS",
+    ["核实无误", "数据无误", "正常", "无", "没有", "同上", "数据准确", "已核实", "确认无误"],
+)
+REPORT_MIN_EXPLANATION_CHARS = env_int("REPORT_MIN_EXPLANATION_CHARS", 5)
