@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import User, VerificationCode, username_validator
 from accounts.services import Registration
 from directory.cascade import REGION, CascadeFormMixin
-from directory.codes import normalize_enterprise_code
+from directory.codes import EnterpriseCodeFormMixin
 from directory.models import Enterprise
 from lib.validators import validate_mobile, validate_phone_or_mobile
 
@@ -33,7 +33,7 @@ class LoginForm(forms.Form):
     )
 
 
-class RegistrationForm(CascadeFormMixin, forms.Form):
+class RegistrationForm(EnterpriseCodeFormMixin, CascadeFormMixin, forms.Form):
     cascades = ((REGION, "region", True),)
 
     username = forms.CharField(
@@ -101,13 +101,6 @@ class RegistrationForm(CascadeFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.add_cascade_fields()
         self.order_fields(self.field_order)
-
-    def clean_code(self) -> str:
-        raw = self.cleaned_data["code"]
-        code_type = self.data.get("code_type", "")
-        if code_type not in Enterprise.CodeType.values:
-            return raw
-        return normalize_enterprise_code(code_type, raw)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -5,6 +5,7 @@ GB 32100-2015."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from stdnum import exceptions as stdnum_errors
@@ -82,3 +83,16 @@ def _normalize_uscc(code: str) -> str:
         raise ValidationError(
             "统一社会信用代码校验位不正确，请核对后重新填写", code="checksum"
         ) from exc
+
+
+class EnterpriseCodeFormMixin:
+    """clean_code for forms with the fields code_type and code: the code checked and normalised
+    for the chosen type (a missing or bogus type is reported on its own field)."""
+
+    def clean_code(self) -> str:
+        form: Any = self
+        raw = form.cleaned_data["code"]
+        code_type = form.data.get("code_type", "")
+        if code_type not in Enterprise.CodeType.values:
+            return raw
+        return normalize_enterprise_code(code_type, raw)

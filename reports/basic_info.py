@@ -8,7 +8,7 @@ from django import forms
 from django.core.validators import URLValidator
 
 from directory.cascade import INDUSTRY, REGION, REGISTRATION, CascadeFormMixin, cascade_values
-from directory.codes import normalize_enterprise_code
+from directory.codes import EnterpriseCodeFormMixin
 from directory.models import Enterprise, EnterpriseSize, HoldingType
 from lib.validators import validate_landline, validate_mobile, validate_postal_code
 
@@ -45,7 +45,7 @@ def _text(label: str, max_length: int, required: bool = True, **kw: Any) -> form
     )
 
 
-class BasicInfoForm(CascadeFormMixin, forms.Form):
+class BasicInfoForm(EnterpriseCodeFormMixin, CascadeFormMixin, forms.Form):
     cascades = (
         (INDUSTRY, "industry", True),
         (REGION, "region", True),
@@ -126,13 +126,6 @@ class BasicInfoForm(CascadeFormMixin, forms.Form):
         flat.update(cascade_values(REGION, data.get("region")))
         flat.update(cascade_values(REGISTRATION, data.get("registration_type")))
         return cls(flat)
-
-    def clean_code(self) -> str:
-        raw = self.cleaned_data["code"]
-        code_type = self.data.get("code_type", "")
-        if code_type not in Enterprise.CodeType.values:
-            return raw
-        return normalize_enterprise_code(code_type, raw)
 
     def clean_website(self) -> str:
         url = self.cleaned_data["website"].strip()

@@ -88,7 +88,7 @@ class SaveOutcome:
     result: ValidationResult = field(default_factory=ValidationResult)
 
 
-def _existing_or_unsaved(user: User, period: Period) -> Report:
+def report_or_draft(user: User, period: Period) -> Report:
     """The month's report, or an unsaved one carrying the month's catalogue: input is checked
     against it before anything is created, so a refused first save leaves no empty draft."""
     period = check_period_open(period)
@@ -139,7 +139,7 @@ def save_basic_info(
     info = form.stored()
     enterprise = user.enterprise
     assert enterprise is not None
-    existing = _existing_or_unsaved(user, period)
+    existing = report_or_draft(user, period)
     if existing.pk is not None:
         check_editable(existing)  # a month that cannot change need not ask about key changes
     changed = changed_key_fields(enterprise, info)
@@ -228,10 +228,10 @@ def save_indicators(
     expected_version: int | None = None,
     method: str = Report.Method.ONLINE,
 ) -> SaveOutcome:
-    values, errors = parse_indicator_values(_existing_or_unsaved(user, period), raw)
+    values, errors = parse_indicator_values(report_or_draft(user, period), raw)
     if errors:
         raise ReportInputError(errors)
-    report = _existing_or_unsaved(user, period)
+    report = report_or_draft(user, period)
     result = check_indicators(report, values)
     if result.errors:
         raise ReportInputError([issue_error(i) for i in result.errors])

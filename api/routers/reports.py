@@ -34,7 +34,6 @@ from api.report_schemas import (
 )
 from api.schemas import DetailOut, ErrorsOut
 from reports.basic_info import BasicInfoForm
-from reports.catalogue import catalogue_for, snapshot
 from reports.models import Answer, Indicator, ProductLine, Report, ReportEvent
 from reports.periods import Period
 from reports.questionnaires import questionnaires_for
@@ -46,6 +45,7 @@ from reports.services import (
     growth_of,
     issue_error,
     last_year_prefill,
+    report_or_draft,
     save_answers,
     save_basic_info,
     save_indicators,
@@ -271,14 +271,10 @@ def _questionnaires(period: Period, report: Report | None) -> list[dict[str, Any
 def get_report(request: HttpRequest, period: str):
     user = _enterprise_user(request)
     month = _open_period(period)
-    report = get_own_report(user, str(month))
-    if report is None:
+    report = report_or_draft(user, month)
+    if report.pk is None:
         # Not started: nothing is created by reading; the form as it would start.
-        draft = Report(
-            enterprise_id=user.enterprise_id,
-            period=str(month),
-            catalogue=snapshot(catalogue_for(month)),
-        )
+        draft = report
         products = carried_products(draft)
         return {
             "period": str(month),
