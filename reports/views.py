@@ -37,6 +37,7 @@ from reports.services import (
     ReportInputError,
     carried_products,
     last_year_prefill,
+    report_or_draft,
     save_answers,
     save_basic_info,
     save_explanations,
@@ -78,11 +79,6 @@ def _open(period: str) -> Period:
         return check_period_open(period)
     except PeriodError:
         raise Http404("该报表月份不在可填报的范围内。") from None
-
-
-def _blank_report(user: User, period: Period) -> Report:
-    """An unsaved report for the look-ups of a month not started yet: nothing is written on GET."""
-    return Report(enterprise=user.enterprise, period=str(period))
 
 
 def _wizard(request: HttpRequest, period: Period, report: Report | None, step: str) -> dict:
@@ -176,7 +172,7 @@ def basic(request: HttpRequest, period: str) -> HttpResponse:
 def _indicator_table(user: User, p: Period, report: Report | None, data: Any) -> IndicatorTable:
     catalogue = (report.catalogue if report else None) or snapshot(catalogue_for(p))
     stored = stored_values(report) if report and data is None else {}
-    prefill = last_year_prefill(report or _blank_report(user, p)) if data is None else {}
+    prefill = last_year_prefill(report or report_or_draft(user, p)) if data is None else {}
     return IndicatorTable(catalogue, data, stored, prefill)
 
 
@@ -256,7 +252,9 @@ def products(request: HttpRequest, period: str) -> HttpResponse:
         rows, errors = posted_rows.rows, posted_rows.errors
     else:
         lines = list(report.products.all()) if report else []
-        rows = product_rows_from_lines(lines or carried_products(report or _blank_report(user, p)))
+        rows = product_rows_from_lines(
+            lines or carried_products(report or report_or_draft(user, p))
+        )
     context = _wizard(request, p, report, "products")
     context.update(rows=rows, errors=errors)
     return render(request, "reports/products.html", context)
