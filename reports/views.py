@@ -46,6 +46,7 @@ from reports.services import (
     stored_values,
     submit,
     unanswered_questionnaires,
+    validate_report,
 )
 from reports.workflow import (
     PeriodError,
@@ -221,6 +222,9 @@ def indicators(request: HttpRequest, period: str) -> HttpResponse:
         done, saved = _post_indicators(request, p, table)
         if done:
             return _after_save(request, p, "indicators")
+    elif report is not None and report.values.exists():
+        # Coming back to step 2: the warnings of the saved figures, with the reasons given.
+        table.add_warnings(validate_report(report).warnings)
     context = _wizard(request, p, saved or report, "indicators")
     context["table"] = table
     if saved is not None:  # saved with warnings to explain: the next post builds on this

@@ -696,3 +696,20 @@ def test_malformed_posts_never_fail_with_500(client: Client, url: str) -> None:
     make_questionnaire()
     response = client.post(url, JUNK)
     assert response.status_code < 500
+
+
+def test_coming_back_to_step_2_shows_the_warnings_and_the_reasons_given(
+    client: Client, personas: Personas
+) -> None:
+    from reports.periods import Period
+    from reports.services import save_explanations, save_indicators
+    from tests.test_report_services import flow, indicators
+
+    user = personas.ningbo_enterprise
+    october = Period(2026, 10)
+    save_indicators(user, october, indicators(export_delivery=flow(400, 4000, 90, 850)))
+    page = text(client.get("/reports/2026-10/indicators/"))
+    assert "同比范围应在-100-300" in page
+    assert 'name="explanation_export_delivery-growth-range"' in page
+    save_explanations(user, october, {"export_delivery-growth-range": "本月新接大额出口订单"})
+    assert "本月新接大额出口订单" in text(client.get("/reports/2026-10/indicators/"))
