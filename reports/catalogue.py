@@ -35,17 +35,14 @@ def snapshot(indicators: list[Indicator]) -> dict[str, dict[str, Any]]:
     }
 
 
-def report_type_labels(
-    periods: list[Period], counts: dict[str, int] | None = None
-) -> dict[str, str]:
-    """report_type_label for many months in one query: the catalogue table is small, so the
-    rows are read once and counted per month. `counts` (month → size of a report's own
-    snapshot) wins where a month's report exists."""
+def indicator_counts(periods: list[Period], known: dict[str, int] | None = None) -> dict[str, int]:
+    """The size of each month's catalogue in one query (the table is small: read once, count
+    per month). `known` (month → size of a report's own snapshot) wins where a report exists."""
     rows = list(Indicator.objects.values_list("effective_from", "retired_from", "quarterly"))
-    labels = {}
+    counts = {}
     for period in periods:
         month = str(period)
-        count = (counts or {}).get(month)
+        count = (known or {}).get(month)
         if count is None:
             count = sum(
                 1
@@ -54,5 +51,12 @@ def report_type_labels(
                 and (not end or end > month)
                 and (period.is_quarter_end or not quarterly)
             )
-        labels[month] = report_type_label(period, count)
-    return labels
+        counts[month] = count
+    return counts
+
+
+def report_type_labels(
+    periods: list[Period], known: dict[str, int] | None = None
+) -> dict[str, str]:
+    counts = indicator_counts(periods, known)
+    return {str(p): report_type_label(p, counts[str(p)]) for p in periods}

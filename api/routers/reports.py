@@ -34,6 +34,7 @@ from api.report_schemas import (
 )
 from api.schemas import DetailOut, ErrorsOut
 from reports.basic_info import BasicInfoForm
+from reports.catalogue import indicator_counts
 from reports.models import Answer, Indicator, ProductLine, Report, ReportEvent
 from reports.periods import Period
 from reports.questionnaires import questionnaires_for
@@ -167,13 +168,11 @@ def list_periods(request: HttpRequest):
         .filter(period__in=[str(m) for m in months])
         .values_list("period", "status", "catalogue")
     }
+    counts = indicator_counts(months, {m: len(c) for m, (_, c) in saved.items() if c})
     items = []
     for month in months:
-        status, catalogue = saved.get(str(month), (None, None))
-        if catalogue:
-            count = len(catalogue)  # the month keeps the catalogue it was started with
-        else:
-            count = Indicator.objects.effective_in(str(month), month.is_quarter_end).count()
+        status, _ = saved.get(str(month), (None, None))
+        count = counts[str(month)]
         items.append(
             {
                 "period": str(month),
