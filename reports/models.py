@@ -91,6 +91,10 @@ class Report(models.Model):
         IMPORT = "import", "上报导入"
         API = "api", "接口报送"
 
+    class ReviewLevel(models.TextChoices):
+        LOCAL = "local", "待地方审核"
+        NATIONAL = "national", "待国家审核"
+
     EDITABLE = (Status.DRAFT, Status.RETURNED, Status.UNFROZEN)
 
     enterprise = models.ForeignKey(
@@ -109,6 +113,11 @@ class Report(models.Model):
     # The indicator definitions this month was filled with (code → definition).
     catalogue = models.JSONField("指标目录快照", default=dict, blank=True)
     submitted_at = models.DateTimeField("填报日期", null=True, blank=True)
+    # Who reviews a pending report next: the local administrators of its region, or (after their
+    # approval, or where the region has none) the national senior administrators.
+    review_level = models.CharField(
+        "审核层级", max_length=8, choices=ReviewLevel.choices, default=ReviewLevel.LOCAL
+    )
     # Set when a reviewer first acts on a submission: from then on it cannot be withdrawn.
     first_reviewed_at = models.DateTimeField("首次审核时间", null=True, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
@@ -133,6 +142,15 @@ class Report(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status in self.EDITABLE
+
+    @property
+    def review_stage_label(self) -> str:
+        """Where a pending report stands: 待地方审核, 地方已审核, 待国家审核 or 待国家审核."""
+        if self.status != self.Status.PENDING:
+            return ""
+        if self.review_level == self.ReviewLevel.LOCAL:
+            return self.ReviewLevel.LOCAL.label
+        return "地方已审核, 待国家审核" if self.first_reviewed_at else "待国家审核"
 
 
 class IndicatorValue(models.Model):

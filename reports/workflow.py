@@ -54,6 +54,7 @@ class Action(models.TextChoices):
     APPROVE_CHANGE = "approve_change", "解除冻结"
     RETURN_CHANGE = "return_change", "退回关键信息变更"
     RETURN = "return", "审核退回"
+    APPROVE_LOCAL = "approve_local", "地方审核通过"
     APPROVE = "approve", "审核通过"
     REOPEN = "reopen", "重新打开"
 
@@ -82,7 +83,8 @@ TRANSITIONS: dict[str, Transition] = {
         (Role.LOCAL_ADMIN, Role.SENIOR_ADMIN),
         needs_reason=True,
     ),
-    # Local first-level approval (pending → national review) comes with the review levels.
+    # Local approval passes the report on to national review: still 待审核, next level national.
+    Action.APPROVE_LOCAL: Transition((Status.PENDING,), Status.PENDING, (Role.LOCAL_ADMIN,)),
     Action.APPROVE: Transition((Status.PENDING,), Status.APPROVED, (Role.SENIOR_ADMIN,)),
     Action.REOPEN: Transition(
         (Status.APPROVED,), Status.RETURNED, (Role.SENIOR_ADMIN,), needs_reason=True
@@ -90,9 +92,7 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 ROLE_MESSAGES: dict[tuple[str, str], str] = {
-    (Action.APPROVE, Role.LOCAL_ADMIN): (
-        "地方管理员的初审通过（转国家审核）尚未开放，报表由国家高级管理员审核通过。"
-    ),
+    (Action.APPROVE, Role.LOCAL_ADMIN): "地方管理员审核通过后，报表转由国家高级管理员审核。",
 }
 REASON_MESSAGES: dict[str, str] = {
     Action.RETURN: "请填写退回原因。",
@@ -106,7 +106,15 @@ KEY_INFO_UNCHANGED = "关键信息没有变化，无需申请变更。"
 CHANGE_DECIDED = "该关键信息变更申请已处理，不能重复处理。"
 
 # What a transition changes on the report; copied back onto the caller's instance.
-STATE_FIELDS = ("status", "version", "submitted_at", "first_reviewed_at", "updated_at")
+STATE_FIELDS = (
+    "status",
+    "version",
+    "submitted_at",
+    "review_level",
+    "first_reviewed_at",
+    "updated_at",
+)
+ALREADY_LOCALLY_APPROVED = "该报表已通过地方审核，正在等待国家审核。"
 
 
 # --- Report months -----------------------------------------------------------------------------
@@ -277,7 +285,14 @@ def submit_report(report: Report, actor: User, *, validation_ok: bool) -> Report
         if not validation_ok:
             raise TransitionError(VALIDATION_FAILED, status=400)
         # A new submission may be withdrawn again until its own first review.
-        _move(locked, Action.SUBMIT, actor, submitted_at=timezone.now(), first_reviewed_at=None)
+        _move(
+            locked,
+            Action.SUBMIT,
+            actor,
+            submitted_at=timezone.now(),
+            first_reviewed_at=None,
+            review_level=first_review_level(locked.enterprise_id),
+        )
     return _sync(report, locked)
 
 
@@ -377,6 +392,34 @@ def return_report(report: Report, actor: User, reason: str | None) -> Report:
             Action.RETURN,
             actor,
             reason=reason,
+            first_reviewed_at=locked.first_reviewed_at or timezone.now(),
+        )
+    return _sync(report, locked)
+
+
+def first_review_level(enterprise_id: int) -> str:
+    """Local review where an active local administrator manages the enterprise's region (or a
+    region above it); otherwise the report goes straight to national review."""
+    region = Enterprise.objects.select_related("region").get(pk=enterprise_id).region
+    has_local = User.objects.filter(
+        user_type=User.Type.LOCAL_ADMIN, is_active=True, region_id__in=region.ancestor_codes()
+    ).exists()
+    return Report.ReviewLevel.LOCAL if has_local else Report.ReviewLevel.NATIONAL
+
+
+def approve_local(report: Report, actor: User) -> Report:
+    """A local administrator's approval: the report stays 待审核 and goes on to national review;
+    from now on the enterprise can no longer withdraw it."""
+    with transaction.atomic():
+        locked = _begin(report.pk, actor, Action.APPROVE_LOCAL)
+        _check_status(Action.APPROVE_LOCAL, locked)
+        if locked.review_level != Report.ReviewLevel.LOCAL:
+            raise TransitionError(ALREADY_LOCALLY_APPROVED)
+        _move(
+            locked,
+            Action.APPROVE_LOCAL,
+            actor,
+            review_level=Report.ReviewLevel.NATIONAL,
             first_reviewed_at=locked.first_reviewed_at or timezone.now(),
         )
     return _sync(report, locked)

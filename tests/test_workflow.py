@@ -24,6 +24,7 @@ from reports.workflow import (
     PeriodError,
     TransitionError,
     approve_key_change,
+    approve_local,
     approve_report,
     freeze_report,
     reopen_report,
@@ -60,6 +61,7 @@ PERFORM: dict[str, Perform] = {
     Action.APPROVE_CHANGE: lambda r, c, u: approve_key_change(c, u),
     Action.RETURN_CHANGE: lambda r, c, u: return_key_change(c, u, REASON),
     Action.RETURN: lambda r, c, u: return_report(r, u, REASON),
+    Action.APPROVE_LOCAL: lambda r, c, u: approve_local(r, u),
     Action.APPROVE: lambda r, c, u: approve_report(r, u),
     Action.REOPEN: lambda r, c, u: reopen_report(r, u, REASON),
 }
@@ -76,8 +78,9 @@ def actor(personas: Personas, role: str) -> User:
 
 
 def make_report(personas: Personas, status: str, **fields: Any) -> Report:
+    fields.setdefault("period", "2026-10")
     return Report.objects.create(
-        enterprise=personas.ningbo_enterprise.enterprise, period="2026-10", status=status, **fields
+        enterprise=personas.ningbo_enterprise.enterprise, status=status, **fields
     )
 
 
@@ -133,6 +136,7 @@ def test_the_transition_table_is_the_documented_status_matrix() -> None:
         "approve_change": ({S.FROZEN}, S.UNFROZEN, {senior}, False),
         "return_change": ({S.FROZEN}, S.RETURNED, {senior}, True),
         "return": ({S.PENDING}, S.RETURNED, {local, senior}, True),
+        "approve_local": ({S.PENDING}, S.PENDING, {local}, False),
         "approve": ({S.PENDING}, S.APPROVED, {senior}, False),
         "reopen": ({S.APPROVED}, S.RETURNED, {senior}, True),
     }
@@ -321,12 +325,43 @@ def test_freeze_without_a_change_of_key_information_is_refused(personas: Persona
     assert not KeyChangeRequest.objects.exists()
 
 
-def test_a_local_administrator_cannot_approve_yet(personas: Personas) -> None:
+def test_local_approval_passes_the_report_to_national_review(personas: Personas) -> None:
+    report = make_report(personas, S.PENDING)
+    approve_local(report, personas.ningbo_admin)
+    report.refresh_from_db()
+    assert (report.status, report.review_level) == (S.PENDING, "national")
+    assert report.review_stage_label == "地方已审核, 待国家审核"
+    with pytest.raises(TransitionError) as twice:
+        approve_local(report, personas.zhejiang_admin)
+    assert twice.value.status == 409 and "等待国家审核" in twice.value.message
+    with pytest.raises(TransitionError):
+        withdraw_report(report, personas.ningbo_enterprise)
+    approve_report(report, personas.senior_admin)
+    report.refresh_from_db()
+    assert report.status == S.APPROVED
+    actions = list(report.events.values_list("action", flat=True))
+    assert actions == ["approve_local", "approve"]
+
+
+def test_a_local_administrator_cannot_give_the_national_approval(personas: Personas) -> None:
     report = make_report(personas, S.PENDING)
     with pytest.raises(TransitionError) as caught:
         approve_report(report, personas.ningbo_admin)
     assert caught.value.status == 403
     assert "国家高级管理员" in caught.value.message
+
+
+def test_a_region_without_local_administrators_goes_straight_to_national_review(
+    personas: Personas,
+) -> None:
+    ningbo = make_report(personas, S.DRAFT)
+    submit_report(ningbo, personas.ningbo_enterprise, validation_ok=True)
+    assert ningbo.review_level == "local"
+    User.objects.filter(user_type=User.Type.LOCAL_ADMIN).update(is_active=False)
+    ningbo = make_report(personas, S.DRAFT, period="2026-09")
+    submit_report(ningbo, personas.ningbo_enterprise, validation_ok=True)
+    assert ningbo.review_level == "national"
+    assert ningbo.review_stage_label == "待国家审核"
 
 
 def test_a_status_refusal_names_the_current_status(personas: Personas) -> None:
