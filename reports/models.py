@@ -214,6 +214,8 @@ class ReportEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="操作人"
     )
     reason = models.TextField("原因", blank=True)
+    # For a return: the cells the reviewer marked, e.g. ["indicators.revenue.ytd"].
+    details = models.JSONField("附加信息", default=dict, blank=True)
     at = models.DateTimeField("时间", auto_now_add=True)
 
     objects = ReportEventQuerySet.as_manager()

@@ -192,7 +192,14 @@ def _reason(action: str, reason: str | None) -> str:
     return reason
 
 
-def _move(report: Report, action: str, actor: User, reason: str = "", **fields: Any) -> ReportEvent:
+def _move(
+    report: Report,
+    action: str,
+    actor: User,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+    **fields: Any,
+) -> ReportEvent:
     """Put the locked report into the action's target status and write the audit entry."""
     from_status = report.status
     report.status = TRANSITIONS[action].target
@@ -206,6 +213,7 @@ def _move(report: Report, action: str, actor: User, reason: str = "", **fields: 
         to_status=report.status,
         actor=actor,
         reason=reason,
+        details=details or {},
     )
 
 
@@ -381,17 +389,23 @@ def return_key_change(
     return locked_change
 
 
-def return_report(report: Report, actor: User, reason: str | None) -> Report:
-    """A local (in its region) or national reviewer returns a submission: 待审核 → 审核退回."""
+def return_report(
+    report: Report, actor: User, reason: str | None, cells: list[str] | None = None
+) -> Report:
+    """A local (in its region, while the report is at local review) or national reviewer returns
+    a submission: 待审核 → 审核退回, with the reason and the cells concerned."""
     with transaction.atomic():
         locked = _begin(report.pk, actor, Action.RETURN)
         _check_status(Action.RETURN, locked)
+        if actor.is_local_admin and locked.review_level != Report.ReviewLevel.LOCAL:
+            raise TransitionError(ALREADY_LOCALLY_APPROVED)
         reason = _reason(Action.RETURN, reason)
         _move(
             locked,
             Action.RETURN,
             actor,
             reason=reason,
+            details={"cells": list(cells)} if cells else None,
             first_reviewed_at=locked.first_reviewed_at or timezone.now(),
         )
     return _sync(report, locked)

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "directory",
     "notices",
     "reports",
+    "review",
     "portal",
     "api",
 ]
