@@ -51,11 +51,11 @@ def deadline_moment(period: Period) -> dt.datetime:
 def industry_filter(code: str) -> Q:
     """Enterprises whose 小类 lies under `code` (a section letter, or a 2-4 digit code)."""
     if code.isdigit():
-        return Q(enterprise__industry_id__startswith=code)
+        return Q(enterprise__industry__code__startswith=code)
     divisions = Industry.objects.filter(parent_id=code).values_list("code", flat=True)
     q = Q(pk__in=[])
     for division in divisions:
-        q |= Q(enterprise__industry_id__startswith=division)
+        q |= Q(enterprise__industry__code__startswith=division)
     return q
 
 
