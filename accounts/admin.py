@@ -8,6 +8,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
 
 from accounts.models import ApiToken, OutboxMessage, User, VerificationCode
+from audit.recorder import AuditedAdminMixin
 
 
 class UserCreationForm(BaseUserCreationForm):
@@ -23,7 +24,7 @@ class UserEditForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
     list_display = ("username", "nickname", "user_type", "region", "enterprise", "is_active")

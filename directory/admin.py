@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from audit.recorder import AuditedAdminMixin
 from directory.models import Enterprise, Industry, Region, RegistrationType, SizeThreshold
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "level", "parent")
     list_filter = ("level",)
     search_fields = ("code", "name")
@@ -15,7 +16,7 @@ class RegionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Industry)
-class IndustryAdmin(admin.ModelAdmin):
+class IndustryAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "level", "parent", "is_active")
     list_filter = ("level", "is_active")
     search_fields = ("code", "name")
@@ -24,13 +25,13 @@ class IndustryAdmin(admin.ModelAdmin):
 
 
 @admin.register(RegistrationType)
-class RegistrationTypeAdmin(admin.ModelAdmin):
+class RegistrationTypeAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "level", "parent")
     list_select_related = ("parent",)
 
 
 @admin.register(SizeThreshold)
-class SizeThresholdAdmin(admin.ModelAdmin):
+class SizeThresholdAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = (
         "industry_group",
         "indicator",
@@ -43,7 +44,7 @@ class SizeThresholdAdmin(admin.ModelAdmin):
 
 
 @admin.register(Enterprise)
-class EnterpriseAdmin(admin.ModelAdmin):
+class EnterpriseAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "code", "region", "industry", "size", "created_at")
     list_filter = ("size", "holding_type", "code_type")
     search_fields = ("name", "code", "user__username")

@@ -16,6 +16,7 @@ from notices.selectors import (
     manageable_notices,
     readable_notices,
 )
+from notices.services import delete_notice, save_notice
 
 ADMINS = (User.Type.LOCAL_ADMIN, User.Type.SENIOR_ADMIN)
 
@@ -56,7 +57,7 @@ def notice_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     notice = get_manageable_notice(request.user, pk) if pk else Notice(author=request.user)
     form = NoticeForm(posted(request), instance=notice, author=request.user)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        save_notice(request, form)
         messages.success(request, "已发布。" if pk is None else "已保存修改。")
         return redirect("notices:manage")
     return render(request, "notices/edit.html", {"form": form, "notice": notice})
@@ -66,6 +67,6 @@ def notice_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @require_POST
 def notice_delete(request: HttpRequest, pk: int) -> HttpResponse:
     notice = get_manageable_notice(request.user, pk)
-    notice.delete()
+    delete_notice(request, notice)
     messages.success(request, f"已删除《{notice.title}》。")
     return redirect("notices:manage")

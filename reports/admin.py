@@ -7,6 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
+from audit.recorder import AuditedAdminMixin
 from reports.models import (
     Indicator,
     KeyChangeRequest,
@@ -19,7 +20,7 @@ from reports.models import (
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(admin.ModelAdmin):
+class IndicatorAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = (
         "code",
         "name",
@@ -109,7 +110,7 @@ class ValidationRuleForm(forms.ModelForm):
 
 
 @admin.register(ValidationRule)
-class ValidationRuleAdmin(admin.ModelAdmin):
+class ValidationRuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = ValidationRuleForm
     list_display = ("code", "indicator", "severity", "message", "months", "is_active")
     list_filter = ("severity", "is_active")
@@ -123,7 +124,7 @@ class QuestionInline(admin.TabularInline):
 
 
 @admin.register(Questionnaire)
-class QuestionnaireAdmin(admin.ModelAdmin):
+class QuestionnaireAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("title", "periods", "is_active", "created_at")
     list_filter = ("is_active",)
     search_fields = ("title",)

@@ -11,7 +11,10 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("directory/", include("directory.urls")),
     path("notices/", include("notices.urls")),
+    path("audit/", include("audit.urls")),
     path("reports/", include("reports.urls")),
+    path("stats/", include("stats.urls")),
+    path("review/", include("review.urls")),
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),
 ]
