@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "axes",
     "ninja",
     "lib",
+    "audit",
     "accounts",
     "directory",
     "notices",
