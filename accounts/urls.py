@@ -12,4 +12,11 @@ urlpatterns = [
     path("profile/bind/confirm/", views.bind_view, {"step": "confirm"}, name="bind_confirm"),
     path("password/", views.password_change_view, name="password_change"),
     path("outbox/", views.outbox_view, name="outbox"),
+    path("administrators/", views.administrators_view, name="administrators"),
+    path("administrators/new/", views.administrator_create_view, name="administrator_create"),
+    path(
+        "administrators/<int:pk>/toggle/",
+        views.administrator_toggle_view,
+        name="administrator_toggle",
+    ),
 ]

@@ -3,12 +3,20 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts.administrators import (
+    AdministratorForm,
+    administrators_managed_by,
+    create_administrator,
+    get_administrator,
+    may_manage_administrators,
+    set_active,
+)
 from accounts.forms import BindForm, LoginForm, PasswordChangeForm, ProfileForm, RegistrationForm
 from accounts.models import OutboxMessage, User
 from accounts.services import (
@@ -127,3 +135,41 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
 def outbox_view(request: HttpRequest) -> HttpResponse:
     page = Paginator(OutboxMessage.objects.all(), 30).get_page(request.GET.get("page"))
     return render(request, "accounts/outbox.html", {"page": page})
+
+
+# Administrator accounts -----------------------------------------------------------------------
+
+
+def _administrators_allowed(request: HttpRequest) -> None:
+    if not may_manage_administrators(request.user):  # type: ignore[arg-type]
+        raise Http404
+
+
+@role_required(User.Type.LOCAL_ADMIN, User.Type.SENIOR_ADMIN)
+def administrators_view(request: HttpRequest) -> HttpResponse:
+    _administrators_allowed(request)
+    admins = administrators_managed_by(request.user)  # type: ignore[arg-type]
+    page = Paginator(admins, 30).get_page(request.GET.get("page"))
+    return render(request, "accounts/administrators.html", {"page": page})
+
+
+@role_required(User.Type.LOCAL_ADMIN, User.Type.SENIOR_ADMIN)
+def administrator_create_view(request: HttpRequest) -> HttpResponse:
+    _administrators_allowed(request)
+    form = AdministratorForm(posted(request), creator=request.user)
+    if request.method == "POST" and form.is_valid():
+        user = create_administrator(request, form)
+        messages.success(request, f"已创建管理员账户 {user.username}。")
+        return redirect("accounts:administrators")
+    return render(request, "accounts/administrator_form.html", {"form": form})
+
+
+@role_required(User.Type.LOCAL_ADMIN, User.Type.SENIOR_ADMIN)
+@require_POST
+def administrator_toggle_view(request: HttpRequest, pk: int) -> HttpResponse:
+    _administrators_allowed(request)
+    administrator = get_administrator(request.user, pk)  # type: ignore[arg-type]
+    set_active(request, administrator, not administrator.is_active)
+    state = "启用" if administrator.is_active else "停用"
+    messages.success(request, f"已{state}管理员账户 {administrator.username}。")
+    return redirect("accounts:administrators")

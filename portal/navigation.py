@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
+from accounts.administrators import may_manage_administrators
 from accounts.models import User
 
 E, L, S = User.Type.ENTERPRISE, User.Type.LOCAL_ADMIN, User.Type.SENIOR_ADMIN
@@ -19,6 +20,7 @@ class NavItem:
     query: str = ""
     roles: tuple[str, ...] = (E, L, S)
     staff_only: bool = False  # the Django admin lets in only users marked is_staff
+    admin_manager: bool = False  # national administrators and those of a province
 
 
 NAV_ITEMS = (
@@ -33,6 +35,7 @@ NAV_ITEMS = (
     NavItem("信息服务", "发布管理", "notices:manage", roles=(L, S)),
     NavItem("个人设置", "修改个人信息", "accounts:profile"),
     NavItem("个人设置", "修改密码", "accounts:password_change"),
+    NavItem("系统管理", "管理员账户", "accounts:administrators", roles=(S, L), admin_manager=True),
     NavItem("系统管理", "审计日志", "audit:search", roles=(S,)),
     NavItem("系统管理", "验证码发件箱", "accounts:outbox", roles=(S,)),
     NavItem("系统管理", "管理后台", "admin:index", roles=(S,), staff_only=True),
@@ -43,7 +46,11 @@ NAV_ITEMS = (
 def navigation_for(user: User) -> list[tuple[str, list[dict[str, str]]]]:
     groups: dict[str, list[dict[str, str]]] = {}
     for item in NAV_ITEMS:
-        if user.user_type in item.roles and (user.is_staff or not item.staff_only):
+        if (
+            user.user_type in item.roles
+            and (user.is_staff or not item.staff_only)
+            and (may_manage_administrators(user) or not item.admin_manager)
+        ):
             url = reverse(item.url_name) + item.query
             groups.setdefault(item.group, []).append({"label": item.label, "url": url})
     return list(groups.items())
