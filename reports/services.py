@@ -430,6 +430,33 @@ def validate_report(report: Report) -> ValidationResult:
     return check_indicators(report, stored_values(report))
 
 
+def submitted_content(report: Report) -> dict[str, Any]:
+    """What a submission contains, as JSON: kept with the submit event for the reviewers' diff."""
+    return {
+        "basic_info": report.basic_info,
+        "indicators": {
+            code: {c: None if v is None else str(v) for c, v in columns.items()}
+            for code, columns in stored_values(report).items()
+        },
+        "products": [
+            {
+                "name": p.name,
+                "code": p.code,
+                "unit": p.unit,
+                **{
+                    f"{kind}_{c}": None
+                    if getattr(p, f"{kind}_{c}") is None
+                    else str(getattr(p, f"{kind}_{c}"))
+                    for kind in ("production", "sales")
+                    for c in PRODUCT_COLUMNS
+                },
+            }
+            for p in report.products.all()
+        ],
+        "explanations": dict(report.explanations.values_list("rule", "text")),
+    }
+
+
 def check_explanations(explanations: Any) -> list[FieldError]:
     """The reasons given for soft rules: real reasons only (boilerplate refused), of a sane size."""
     if not isinstance(explanations, dict):
@@ -511,5 +538,7 @@ def submit(
             for q in unanswered_questionnaires(locked)
         ]
         if not problems:
-            return submit_report(locked, user, validation_ok=True), result
+            content = submitted_content(locked)
+            report = submit_report(locked, user, validation_ok=True, content=content)
+            return report, result
     raise ReportInputError(problems)

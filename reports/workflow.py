@@ -284,9 +284,16 @@ def touch_for_edit(report: Report, actor: User, expected_version: int | None = N
     return _sync(report, locked)
 
 
-def submit_report(report: Report, actor: User, *, validation_ok: bool) -> Report:
+def submit_report(
+    report: Report,
+    actor: User,
+    *,
+    validation_ok: bool,
+    content: dict[str, Any] | None = None,
+) -> Report:
     """编辑 / 审核退回 / 解除冻结 → 待审核. The caller runs the validation engine (hard rules and
-    unexplained soft rules) and passes its verdict."""
+    unexplained soft rules) and passes its verdict, and the content submitted, which the audit
+    entry keeps so that reviewers see what changed since a return."""
     with transaction.atomic():
         locked = _begin(report.pk, actor, Action.SUBMIT)
         _check_status(Action.SUBMIT, locked)
@@ -297,6 +304,7 @@ def submit_report(report: Report, actor: User, *, validation_ok: bool) -> Report
             locked,
             Action.SUBMIT,
             actor,
+            details={"content": content} if content is not None else None,
             submitted_at=timezone.now(),
             first_reviewed_at=None,
             review_level=first_review_level(locked.enterprise_id),

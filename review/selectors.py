@@ -131,3 +131,66 @@ def get_key_change_for_user(user: User, pk: Any) -> KeyChangeRequest:
     except (TypeError, ValueError):
         raise Http404 from None
     return get_object_or_404(key_changes_visible_to(user), pk=pk)
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str
+    label: str
+    before: Any
+    after: Any
+
+
+COLUMN_LABELS = {
+    "current": "本年本月",
+    "ytd": "本年1-本月",
+    "last_year_current": "上年本月",
+    "last_year_ytd": "上年1-本月",
+}
+
+
+def resubmission_changes(report: Report) -> list[Change]:
+    """What the latest submission changed against the one before it (the version a reviewer
+    returned), from the contents the submit events keep. Empty for a first submission."""
+    contents = [
+        (details or {}).get("content")
+        for details in report.events.filter(action="submit")
+        .order_by("-at", "-id")
+        .values_list("details", flat=True)[:2]
+    ]
+    if len(contents) < 2 or not all(contents):
+        return []
+    after, before = (_flatten(c) for c in contents)
+    names = {code: d.get("name", code) for code, d in (report.catalogue or {}).items()}
+    changes = []
+    for path in sorted(set(before) | set(after)):
+        if before.get(path) != after.get(path):
+            changes.append(Change(path, _label(path, names), before.get(path), after.get(path)))
+    return changes
+
+
+def _flatten(content: dict[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in (content.get("basic_info") or {}).items():
+        flat[f"basic_info.{key}"] = value
+    for code, columns in (content.get("indicators") or {}).items():
+        for column, value in columns.items():
+            flat[f"indicators.{code}.{column}"] = value
+    for n, row in enumerate(content.get("products") or []):
+        for key, value in row.items():
+            flat[f"products[{n}].{key}"] = value
+    for rule, text in (content.get("explanations") or {}).items():
+        flat[f"explanations.{rule}"] = text
+    return flat
+
+
+def _label(path: str, names: dict[str, str]) -> str:
+    head, _, rest = path.partition(".")
+    if head == "indicators":
+        code, _, column = rest.partition(".")
+        return f"{names.get(code, code)} {COLUMN_LABELS.get(column, column)}"
+    if head == "basic_info":
+        return f"基本情况 {rest}"
+    if head == "explanations":
+        return f"原因说明 {rest}"
+    return path

@@ -154,3 +154,26 @@ def test_key_changes_are_visible_within_the_region_only(personas: Personas) -> N
     assert list(key_changes_visible_to(personas.senior_admin)) == [change]
     assert not key_changes_visible_to(personas.guangdong_admin).exists()
     assert not key_changes_visible_to(personas.ningbo_enterprise).exists()
+
+
+def test_a_resubmission_shows_what_changed_since_the_return(personas: Personas) -> None:
+    import time_machine
+
+    from reports.basic_info import BasicInfoForm
+    from reports.services import save_basic_info, save_indicators, submit
+    from review.selectors import resubmission_changes
+    from tests.test_report_services import basic, flow, indicators
+
+    clerk = personas.ningbo_enterprise
+    with time_machine.travel(dt.datetime(2026, 11, 10, 2, tzinfo=dt.UTC), tick=False):
+        save_basic_info(clerk, OCTOBER, BasicInfoForm.from_json(basic(clerk.enterprise)))
+        save_indicators(clerk, OCTOBER, indicators())
+        report, _ = submit(clerk, Report.objects.get())
+        assert resubmission_changes(report) == []
+        send_back(report, personas.ningbo_admin, [], "营业收入请核对")
+        save_indicators(clerk, OCTOBER, indicators(gross_output=flow(1000, 9100, 900, 8500)))
+        report, _ = submit(clerk, Report.objects.get())
+    (change,) = resubmission_changes(report)
+    assert change.path == "indicators.gross_output.ytd"
+    assert change.label == "工业总产值 本年1-本月"
+    assert (change.before, change.after) == ("9000.000", "9100.000")
