@@ -10,6 +10,8 @@ from api.auth import API_AUTH
 from api.routers import accounts as accounts_router
 from api.routers import notices as notices_router
 from api.routers import reports as reports_router
+from api.routers import review as review_router
+from api.routers import stats as stats_router
 
 api = NinjaAPI(
     title="全国中小企业生产经营运行监测平台 API",
@@ -67,3 +69,5 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 api.add_router("", accounts_router.router)
 api.add_router("", notices_router.router)
 api.add_router("", reports_router.router)
+api.add_router("", review_router.router)
+api.add_router("", stats_router.router)

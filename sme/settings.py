@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "notices",
     "reports",
     "review",
+    "stats",
     "portal",
     "api",
 ]
@@ -186,3 +187,5 @@ REPORT_REFUSED_EXPLANATIONS = env_list(
     ["核实无误", "数据无误", "正常", "无", "没有", "同上", "数据准确", "已核实", "确认无误"],
 )
 REPORT_MIN_EXPLANATION_CHARS = env_int("REPORT_MIN_EXPLANATION_CHARS", 5)
+# 填报提醒 (manage.py send_reminders): from this day of the month after the report month.
+REMINDER_DAY = env_int("REMINDER_DAY", 15)
