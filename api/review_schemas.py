@@ -104,6 +104,7 @@ class ReviewStateOut(Schema):
 
 
 class RefusedOut(Schema):
+    id: str = Field(..., description="请求中所给的报表 id")
     report: str = Field(..., description="报表（企业名称 月份），或不存在时所给的 id")
     message: str
 

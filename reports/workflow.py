@@ -115,6 +115,12 @@ STATE_FIELDS = (
     "updated_at",
 )
 ALREADY_LOCALLY_APPROVED = "该报表已通过地方审核，正在等待国家审核。"
+NATIONAL_REVIEW_ONLY = "该报表上报时所在地区没有地方管理员，由国家高级管理员审核。"
+
+
+def _national_level_message(report: Report) -> str:
+    """Why a local administrator may no longer act: its approval, or none was ever due."""
+    return ALREADY_LOCALLY_APPROVED if report.first_reviewed_at else NATIONAL_REVIEW_ONLY
 
 
 # --- Report months -----------------------------------------------------------------------------
@@ -406,7 +412,7 @@ def return_report(
         locked = _begin(report.pk, actor, Action.RETURN)
         _check_status(Action.RETURN, locked)
         if actor.is_local_admin and locked.review_level != Report.ReviewLevel.LOCAL:
-            raise TransitionError(ALREADY_LOCALLY_APPROVED)
+            raise TransitionError(_national_level_message(locked))
         reason = _reason(Action.RETURN, reason)
         _move(
             locked,
@@ -436,7 +442,7 @@ def approve_local(report: Report, actor: User) -> Report:
         locked = _begin(report.pk, actor, Action.APPROVE_LOCAL)
         _check_status(Action.APPROVE_LOCAL, locked)
         if locked.review_level != Report.ReviewLevel.LOCAL:
-            raise TransitionError(ALREADY_LOCALLY_APPROVED)
+            raise TransitionError(_national_level_message(locked))
         _move(
             locked,
             Action.APPROVE_LOCAL,

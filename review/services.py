@@ -46,7 +46,8 @@ def send_back(
 @dataclass
 class BatchResult:
     approved: list[Report] = field(default_factory=list)
-    refused: list[tuple[str, str]] = field(default_factory=list)  # (report label, message)
+    # (the id as sent, a label people read, why): clients match refusals by the id they sent.
+    refused: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def batch_approve(actor: User, ids: list[object]) -> BatchResult:
@@ -58,7 +59,8 @@ def batch_approve(actor: User, ids: list[object]) -> BatchResult:
             report = get_report_for_review(actor, pk)
             result.approved.append(approve(report, actor))
         except Http404:
-            result.refused.append((str(pk), "报表不存在或不在您的管理范围内。"))
+            result.refused.append((str(pk), str(pk), "报表不存在或不在您的管理范围内。"))
         except TransitionError as exc:
-            result.refused.append((f"{report.enterprise.name} {report.period}", exc.message))
+            label = f"{report.enterprise.name} {report.period}"
+            result.refused.append((str(pk), label, exc.message))
     return result

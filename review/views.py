@@ -166,7 +166,7 @@ def batch(request: HttpRequest) -> HttpResponse:
     if result.approved:
         messages.success(request, f"已审核通过 {len(result.approved)} 份报表。")
     if result.refused:
-        listed = "；".join(f"{label}：{message}" for label, message in result.refused)
+        listed = "；".join(f"{label}：{message}" for _, label, message in result.refused)
         messages.error(request, f"以下 {len(result.refused)} 份报表未审核通过：{listed}")
     return redirect(back)
 

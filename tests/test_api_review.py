@@ -375,8 +375,16 @@ def test_batch_approve_with_one_refused(personas: Personas) -> None:
     body = response.json()
     assert body["approved"] == [first.pk, second.pk]
     assert body["refused"] == [
-        {"report": "宁波测试企业1 2026-10", "message": "该报表已通过地方审核，正在等待国家审核。"},
-        {"report": str(foreign.pk), "message": "报表不存在或不在您的管理范围内。"},
+        {
+            "id": str(already.pk),
+            "report": "宁波测试企业1 2026-10",
+            "message": "该报表上报时所在地区没有地方管理员，由国家高级管理员审核。",
+        },
+        {
+            "id": str(foreign.pk),
+            "report": str(foreign.pk),
+            "message": "报表不存在或不在您的管理范围内。",
+        },
     ]
     levels = dict(Report.objects.values_list("pk", "review_level"))
     assert levels[first.pk] == levels[second.pk] == Report.ReviewLevel.NATIONAL

@@ -140,7 +140,8 @@ class TestActions:
         result = batch_approve(personas.ningbo_admin, [first.pk, second.pk, outside.pk, "x"])
         assert [r.pk for r in result.approved] == [first.pk]
         assert len(result.refused) == 3
-        assert any("等待国家审核" in message for _, message in result.refused)
+        assert any("等待国家审核" in message for _, _, message in result.refused)
+        assert [pk for pk, _, _ in result.refused] == [str(second.pk), str(outside.pk), "x"]
         first.refresh_from_db()
         assert first.review_stage_label == "地方已审核, 待国家审核"
 
@@ -177,3 +178,13 @@ def test_a_resubmission_shows_what_changed_since_the_return(personas: Personas) 
     assert change.path == "indicators.gross_output.ytd"
     assert change.label == "工业总产值 本年1-本月"
     assert (change.before, change.after) == ("9000.000", "9100.000")
+
+
+def test_a_report_sent_straight_to_national_review_says_so_to_a_local_admin(
+    personas: Personas,
+) -> None:
+    from reports.workflow import TransitionError, approve_local
+
+    report = pending(enterprise(1), review_level=Report.ReviewLevel.NATIONAL)
+    with pytest.raises(TransitionError, match="没有地方管理员"):
+        approve_local(report, personas.ningbo_admin)

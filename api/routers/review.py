@@ -262,7 +262,9 @@ def batch(request: HttpRequest, payload: BatchIn):
     result = batch_approve(user, list(payload.ids))
     return {
         "approved": [r.pk for r in result.approved],
-        "refused": [{"report": label, "message": message} for label, message in result.refused],
+        "refused": [
+            {"id": pk, "report": label, "message": message} for pk, label, message in result.refused
+        ],
     }
 
 
