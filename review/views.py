@@ -35,6 +35,7 @@ from review.selectors import (
     get_key_change_for_user,
     get_report_for_review,
     key_changes_visible_to,
+    resubmission_changes,
     status_counts,
 )
 from review.selectors import (
@@ -220,6 +221,7 @@ def _report_context(report: Report, user: User, posted: Any = None) -> dict[str,
         "rows": product_rows_from_lines(list(report.products.all())),
         "sheets": [AnswerSheet(q, stored=stored) for q in questionnaires_for(report.period)],
         "previous": _previous_months(report, table),
+        "resubmitted": resubmission_changes(report),
         "events": events,
         "changes": changes,
         "can_decide": _can_decide(user, report),

@@ -188,3 +188,24 @@ def test_a_report_sent_straight_to_national_review_says_so_to_a_local_admin(
     report = pending(enterprise(1), review_level=Report.ReviewLevel.NATIONAL)
     with pytest.raises(TransitionError, match="没有地方管理员"):
         approve_local(report, personas.ningbo_admin)
+
+
+def test_the_review_page_shows_the_changes_of_a_resubmission(personas: Personas) -> None:
+    import time_machine
+
+    from reports.basic_info import BasicInfoForm
+    from reports.services import save_basic_info, save_indicators, submit
+    from tests.test_report_services import basic, flow, indicators
+
+    clerk = personas.ningbo_enterprise
+    with time_machine.travel(dt.datetime(2026, 11, 10, 2, tzinfo=dt.UTC), tick=False):
+        save_basic_info(clerk, OCTOBER, BasicInfoForm.from_json(basic(clerk.enterprise)))
+        save_indicators(clerk, OCTOBER, indicators())
+        report, _ = submit(clerk, Report.objects.get())
+        send_back(report, personas.ningbo_admin, [], "工业总产值请核对")
+        save_indicators(clerk, OCTOBER, indicators(gross_output=flow(1000, 9100, 900, 8500)))
+        report, _ = submit(clerk, Report.objects.get())
+        page = personas.client_for(personas.ningbo_admin).get(f"/review/reports/{report.pk}/")
+    html = page.content.decode()
+    assert "本次重新上报的修改" in html
+    assert "工业总产值 本年1-本月" in html and "9100.000" in html
