@@ -19,6 +19,11 @@ from reports.periods import Period
 NOT_FOUND = "报表不存在或不在您的管理范围内。"
 
 
+def counts_generation_key(period: str) -> str:
+    """The cache key whose value changes with every status change of the month's reports."""
+    return f"reports:generation:{period}"
+
+
 def reports_visible_to(user: User) -> QuerySet[Report]:
     # The enterprise and its region come along: every list shows them, and one query stays one.
     qs = Report.objects.select_related("enterprise__region")

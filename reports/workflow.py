@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import models, transaction
 from django.http import Http404
 from django.utils import timezone
@@ -23,7 +24,7 @@ from directory.models import Enterprise
 from reports.catalogue import catalogue_for, snapshot
 from reports.models import KeyChangeRequest, Report, ReportEvent
 from reports.periods import Period, current_report_month
-from reports.selectors import NOT_FOUND, reports_visible_to
+from reports.selectors import NOT_FOUND, counts_generation_key, reports_visible_to
 
 Status = Report.Status
 Role = User.Type
@@ -212,6 +213,7 @@ def _move(
     for name, value in fields.items():
         setattr(report, name, value)
     report.save(update_fields=["status", *fields, "updated_at"])
+    _new_generation(report.period)
     return ReportEvent.objects.create(
         report=report,
         action=action,
@@ -221,6 +223,16 @@ def _move(
         reason=reason,
         details=details or {},
     )
+
+
+def _new_generation(period: str) -> None:
+    """Cached counts of the month (review.selectors.status_counts) are stale from now on."""
+    key = counts_generation_key(period)
+    cache.add(key, 0)
+    try:
+        cache.incr(key)
+    except ValueError:  # evicted between add and incr: a fresh key is a new generation too
+        cache.set(key, 1)
 
 
 def _sync(stale: Report, fresh: Report) -> Report:

@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -17,7 +18,7 @@ from accounts.models import User
 from directory.models import Industry, Region
 from reports.models import Explanation, KeyChangeRequest, Report
 from reports.periods import Period
-from reports.selectors import get_report_for_user, reports_visible_to
+from reports.selectors import counts_generation_key, get_report_for_user, reports_visible_to
 
 PAGE_SIZE = 50
 REVIEW_STATUSES = (
@@ -101,11 +102,23 @@ def _region_prefix(code: str) -> str:
     return region.prefix
 
 
+COUNTS_SECONDS = 60
+
+
 def status_counts(user: User, period: Period) -> dict[str, int]:
-    """Reports per status for the month, in one grouped query over the (period, status) index."""
-    rows = scoped(user, period).values("status").annotate(n=Count("pk"))
-    counts = {status: 0 for status in Report.Status.values}
-    counts.update({row["status"]: row["n"] for row in rows})
+    """Reports per status for the month in the user's scope: one grouped query, kept for a
+    minute per scope and month so that paging and filtering do not count the whole month on
+    every click. Any status change of the month (reports.workflow) starts a new generation, so
+    the counts a reviewer sees after acting are fresh."""
+    region = user.home_region
+    generation = cache.get_or_set(counts_generation_key(str(period)), 0)
+    key = f"review:counts:{region.prefix if region else 'all'}:{period}:{generation}"
+    counts = cache.get(key)
+    if counts is None:
+        rows = scoped(user, period).values("status").annotate(n=Count("pk"))
+        counts = {status: 0 for status in Report.Status.values}
+        counts.update({row["status"]: row["n"] for row in rows})
+        cache.set(key, counts, COUNTS_SECONDS)
     return counts
 
 

@@ -20,6 +20,14 @@ PASSWORD = "Demo@2026"
 
 
 @pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    """Each test starts with nothing cached (the review counts are cached per month)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def cheap_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["tests.hashers.CheapArgon2PasswordHasher"]
 

@@ -209,3 +209,16 @@ def test_the_review_page_shows_the_changes_of_a_resubmission(personas: Personas)
     html = page.content.decode()
     assert "本次重新上报的修改" in html
     assert "工业总产值 本年1-本月" in html and "9100.000" in html
+
+
+def test_counts_are_kept_between_clicks_and_renewed_by_a_status_change(
+    personas: Personas, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    report = pending(enterprise(1))
+    admin = User.objects.select_related("region").get(pk=personas.ningbo_admin.pk)
+    assert status_counts(admin, OCTOBER)["pending"] == 1
+    with django_assert_num_queries(0):
+        assert status_counts(admin, OCTOBER)["pending"] == 1
+    send_back(report, admin, [], "请核实营业收入")
+    counts = status_counts(admin, OCTOBER)
+    assert (counts["pending"], counts["returned"]) == (0, 1)
