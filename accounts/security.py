@@ -14,6 +14,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
+from audit.context import client_ip as request_ip
+
 LOCKED_MESSAGE = "登录失败次数过多，该账户已被锁定{minutes}分钟，请稍后再试。"
 THROTTLED_MESSAGE = "该地址登录失败过于频繁，请{seconds}秒后再试。"
 
@@ -40,7 +42,7 @@ def axes_username(request: HttpRequest, credentials: dict | None) -> str | None:
 
 def client_ip(request: HttpRequest) -> str:
     # Behind the production proxy REMOTE_ADDR is set from X-Forwarded-For by the proxy config.
-    return request.META.get("REMOTE_ADDR", "")
+    return request_ip(request) or ""
 
 
 def ip_throttle_seconds(ip: str) -> int:

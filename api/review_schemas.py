@@ -67,7 +67,11 @@ class EventOut(Schema):
     to_status: StatusCode
     actor: str
     reason: str
-    details: dict[str, Any]
+    details: dict[str, Any] = Field(
+        ...,
+        description="退回：cells 标记的单元格；上报：content 上报内容；修改数据：changes 修改前后",
+    )
+    ip: str | None = Field(None, description="来源地址")
     at: datetime
 
 

@@ -10,6 +10,7 @@ from django.db.models import Model
 from django.forms.models import model_to_dict
 from django.http import HttpRequest
 
+from audit.context import client_ip
 from audit.models import AuditEntry
 
 
@@ -33,7 +34,7 @@ def record(
 ) -> AuditEntry:
     return AuditEntry.objects.create(
         actor=request.user,
-        ip=request.META.get("REMOTE_ADDR") or None,
+        ip=client_ip(request),
         action=action,
         object_type=obj._meta.label,
         object_id=str(obj.pk),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -11,6 +12,7 @@ from accounts.models import User
 from audit.models import AuditEntry
 from lib.access import role_required
 from reports.models import ReportEvent
+from reports.workflow import Action
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -50,5 +52,12 @@ def search(request: HttpRequest) -> HttpResponse:
     if end:
         qs = qs.filter(at__date__lte=end)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    context = {"page": page, "kind": kind, "q": text, "from": start, "to": end}
+    if kind == "reports":
+        labels = dict(Action.choices)
+        for event in page:
+            event.action_label = labels.get(event.action, event.action)
+    filters = urlencode(
+        {"kind": kind, "q": text, "from": start or "", "to": end or ""}  # the pager keeps them
+    )
+    context = {"page": page, "kind": kind, "q": text, "from": start, "to": end, "filters": filters}
     return render(request, "audit/search.html", context)

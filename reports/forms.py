@@ -26,6 +26,7 @@ from directory.models import (
     RegistrationType,
 )
 from reports.basic_info import STORED_FIELDS, BasicInfoForm
+from reports.content import COLUMN_LABELS
 from reports.models import ProductLine, Question, Questionnaire, Report
 from reports.services import FieldError, growth_of
 from reports.validation import COLUMNS, Issue
@@ -150,13 +151,6 @@ def _chain(node: Any) -> list[Any]:
 
 
 # Step 2 ----------------------------------------------------------------------------------------
-
-COLUMN_LABELS = {
-    "current": "本年本月",
-    "ytd": "本年1-本月",
-    "last_year_current": "上年本月",
-    "last_year_ytd": "上年1-本月",
-}
 
 
 @dataclass

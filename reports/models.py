@@ -96,6 +96,9 @@ class Report(models.Model):
         NATIONAL = "national", "待国家审核"
 
     EDITABLE = (Status.DRAFT, Status.RETURNED, Status.UNFROZEN)
+    # 已填报 in 填报情况 and the reminders: submitted at least once and not reopened by a change of
+    # key information; 编辑, 冻结 and 解除冻结 count as 未填报.
+    REPORTED = (Status.PENDING, Status.APPROVED, Status.RETURNED)
 
     enterprise = models.ForeignKey(
         Enterprise, on_delete=models.PROTECT, related_name="reports", verbose_name="企业"
@@ -202,7 +205,9 @@ class ReportEventQuerySet(models.QuerySet["ReportEvent"]):
 
 
 class ReportEvent(models.Model):
-    """One status change of a report: who, when, from, to, why. Written once, never changed."""
+    """One status change of a report, or one change of its content after it was first submitted
+    (action "edit", same status before and after, the changes in `details`): who, when, from
+    where, what, why. Written once, never changed."""
 
     report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="events")
     action = models.CharField("操作", max_length=16)
@@ -214,8 +219,10 @@ class ReportEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="操作人"
     )
     reason = models.TextField("原因", blank=True)
-    # For a return: the cells the reviewer marked, e.g. ["indicators.revenue.ytd"].
+    # For a return: the cells the reviewer marked, e.g. {"cells": ["indicators.revenue.ytd"]};
+    # for a submission its content; for an edit {"changes": [{path, label, before, after}]}.
     details = models.JSONField("附加信息", default=dict, blank=True)
+    ip = models.GenericIPAddressField("来源地址", null=True, blank=True)
     at = models.DateTimeField("时间", auto_now_add=True)
 
     objects = ReportEventQuerySet.as_manager()

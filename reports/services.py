@@ -5,6 +5,8 @@ optimistic version), runs the same checks, and writes nothing when a check fails
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -19,6 +21,7 @@ from reports.basic_info import (
     registered_key_values,
 )
 from reports.catalogue import catalogue_for, snapshot
+from reports.content import changes, report_content
 from reports.expressions import yoy_growth
 from reports.models import Answer, Explanation, IndicatorValue, ProductLine, Report
 from reports.periods import Period
@@ -33,17 +36,19 @@ from reports.validation import (
     validate,
 )
 from reports.workflow import (
+    Action,
     check_editable,
     check_period_open,
     freeze_report,
     lock_for_edit,
+    record_edit,
     start_report,
     submit_report,
     touch_for_edit,
 )
 
 LIMIT = Decimal(10) ** 15
-PRODUCT_COLUMNS = ("current", "ytd", "last_year_current", "last_year_ytd")
+PRODUCT_COLUMNS = COLUMNS  # a product has the four columns of an indicator
 MAX_PRODUCTS = 50
 MAX_EXPLANATION = 1000
 RULE_CODE = re.compile(r"[-a-zA-Z0-9_]{1,60}")
@@ -106,6 +111,16 @@ def _report_for_edit(user: User, period: Period, method: str) -> Report:
     return start_report(user, period, method)
 
 
+@contextmanager
+def _audited(report: Report, user: User) -> Iterator[None]:
+    """Around the writes of a save, inside its transaction and after the report is locked: a month
+    that was submitted before keeps what this save changed (an edit event, before and after)."""
+    before = report_content(report) if report.events.filter(action=Action.SUBMIT).exists() else None
+    yield
+    if before is not None:
+        record_edit(report, user, changes(before, report_content(report), report))
+
+
 def _touch(report: Report, user: User, expected_version: int | None, method: str) -> Report:
     """touch_for_edit, then record how this save came in (在线填报 / 上报导入 / 接口报送): only a
     save that passed the status and version checks changes 填报方式."""
@@ -148,8 +163,9 @@ def save_basic_info(
     report = _report_for_edit(user, period, method)
     with transaction.atomic():
         report = _touch(report, user, expected_version, method)
-        report.basic_info = info
-        report.save(update_fields=["basic_info", "updated_at"])
+        with _audited(report, user):
+            report.basic_info = info
+            report.save(update_fields=["basic_info", "updated_at"])
         if changed:
             freeze_report(report, user, registered_key_values(enterprise), key_values(info))
             return SaveOutcome(report=report, frozen=True)
@@ -238,10 +254,12 @@ def save_indicators(
     report = _report_for_edit(user, period, method)
     with transaction.atomic():
         report = _touch(report, user, expected_version, method)
-        report.values.all().delete()
-        IndicatorValue.objects.bulk_create(
-            IndicatorValue(report=report, code=code, **columns) for code, columns in values.items()
-        )
+        with _audited(report, user):
+            report.values.all().delete()
+            IndicatorValue.objects.bulk_create(
+                IndicatorValue(report=report, code=code, **columns)
+                for code, columns in values.items()
+            )
     return SaveOutcome(report=report, result=result)
 
 
@@ -303,10 +321,11 @@ def save_products(
     report = _report_for_edit(user, period, method)
     with transaction.atomic():
         report = _touch(report, user, expected_version, method)
-        report.products.all().delete()
-        for line in lines:
-            line.report = report
-        ProductLine.objects.bulk_create(lines)
+        with _audited(report, user):
+            report.products.all().delete()
+            for line in lines:
+                line.report = report
+            ProductLine.objects.bulk_create(lines)
     return SaveOutcome(report=report)
 
 
@@ -404,10 +423,12 @@ def save_answers(
     report = _report_for_edit(user, period, method)
     with transaction.atomic():
         report = _touch(report, user, expected_version, method)
-        report.answers.filter(question__questionnaire=questionnaire).delete()
-        Answer.objects.bulk_create(
-            Answer(report=report, question_id=qid, value=value) for qid, value in cleaned.items()
-        )
+        with _audited(report, user):
+            report.answers.filter(question__questionnaire=questionnaire).delete()
+            Answer.objects.bulk_create(
+                Answer(report=report, question_id=qid, value=value)
+                for qid, value in cleaned.items()
+            )
     return SaveOutcome(report=report)
 
 
@@ -428,33 +449,6 @@ def unanswered_questionnaires(report: Report) -> list[Any]:
 
 def validate_report(report: Report) -> ValidationResult:
     return check_indicators(report, stored_values(report))
-
-
-def submitted_content(report: Report) -> dict[str, Any]:
-    """What a submission contains, as JSON: kept with the submit event for the reviewers' diff."""
-    return {
-        "basic_info": report.basic_info,
-        "indicators": {
-            code: {c: None if v is None else str(v) for c, v in columns.items()}
-            for code, columns in stored_values(report).items()
-        },
-        "products": [
-            {
-                "name": p.name,
-                "code": p.code,
-                "unit": p.unit,
-                **{
-                    f"{kind}_{c}": None
-                    if getattr(p, f"{kind}_{c}") is None
-                    else str(getattr(p, f"{kind}_{c}"))
-                    for kind in ("production", "sales")
-                    for c in PRODUCT_COLUMNS
-                },
-            }
-            for p in report.products.all()
-        ],
-        "explanations": dict(report.explanations.values_list("rule", "text")),
-    }
 
 
 def check_explanations(explanations: Any) -> list[FieldError]:
@@ -499,7 +493,8 @@ def save_explanations(
         raise ReportInputError([FieldError("indicators", "required", "请先保存主要经济指标。")])
     with transaction.atomic():
         report = _touch(report, user, expected_version, method)
-        _store_explanations(report, explanations)
+        with _audited(report, user):
+            _store_explanations(report, explanations)
     return report
 
 
@@ -538,7 +533,7 @@ def submit(
             for q in unanswered_questionnaires(locked)
         ]
         if not problems:
-            content = submitted_content(locked)
+            content = report_content(locked)
             report = submit_report(locked, user, validation_ok=True, content=content)
             return report, result
     raise ReportInputError(problems)

@@ -20,8 +20,10 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
+from audit.context import current_ip
 from directory.models import Enterprise
 from reports.catalogue import catalogue_for, snapshot
+from reports.content import Change
 from reports.models import KeyChangeRequest, Report, ReportEvent
 from reports.periods import Period, current_report_month
 from reports.selectors import NOT_FOUND, counts_generation_key, reports_visible_to
@@ -58,6 +60,8 @@ class Action(models.TextChoices):
     APPROVE_LOCAL = "approve_local", "地方审核通过"
     APPROVE = "approve", "审核通过"
     REOPEN = "reopen", "重新打开"
+    # Not a transition: a save that changed a month submitted before (the audit of its data).
+    EDIT = "edit", "修改数据"
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,7 @@ STATE_FIELDS = (
     "updated_at",
 )
 ALREADY_LOCALLY_APPROVED = "该报表已通过地方审核，正在等待国家审核。"
+AWAITING_LOCAL = "该报表正在等待地方审核，地方管理员审核通过后再由国家高级管理员审核。"
 NATIONAL_REVIEW_ONLY = "该报表上报时所在地区没有地方管理员，由国家高级管理员审核。"
 
 
@@ -214,6 +219,17 @@ def _move(
         setattr(report, name, value)
     report.save(update_fields=["status", *fields, "updated_at"])
     _new_generation(report.period)
+    return _event(report, action, actor, from_status, reason=reason, details=details)
+
+
+def _event(
+    report: Report,
+    action: str,
+    actor: User,
+    from_status: str,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+) -> ReportEvent:
     return ReportEvent.objects.create(
         report=report,
         action=action,
@@ -222,6 +238,20 @@ def _move(
         actor=actor,
         reason=reason,
         details=details or {},
+        ip=current_ip(),
+    )
+
+
+def record_edit(report: Report, actor: User, changes: list[Change]) -> ReportEvent | None:
+    """Keep what a save changed in a month that was submitted before; nothing if nothing did."""
+    if not changes:
+        return None
+    return _event(
+        report,
+        Action.EDIT,
+        actor,
+        report.status,
+        details={"changes": [change.as_dict() for change in changes]},
     )
 
 
@@ -263,13 +293,7 @@ def start_report(
             defaults={"method": method, "catalogue": lambda: snapshot(catalogue_for(period))},
         )
         if created:
-            ReportEvent.objects.create(
-                report=report,
-                action=Action.CREATE,
-                from_status="",
-                to_status=report.status,
-                actor=enterprise_user,
-            )
+            _event(report, Action.CREATE, enterprise_user, from_status="")
     return report
 
 
@@ -447,6 +471,15 @@ def first_review_level(enterprise_id: int) -> str:
     return Report.ReviewLevel.LOCAL if has_local else Report.ReviewLevel.NATIONAL
 
 
+def awaiting_local_review(report: Report) -> bool:
+    """A pending report its local administrators have still to decide (and still can)."""
+    return (
+        report.status == Report.Status.PENDING
+        and report.review_level == Report.ReviewLevel.LOCAL
+        and first_review_level(report.enterprise_id) == Report.ReviewLevel.LOCAL
+    )
+
+
 def approve_local(report: Report, actor: User) -> Report:
     """A local administrator's approval: the report stays 待审核 and goes on to national review;
     from now on the enterprise can no longer withdraw it."""
@@ -467,10 +500,14 @@ def approve_local(report: Report, actor: User) -> Report:
 
 def approve_report(report: Report, actor: User) -> Report:
     """A national senior administrator accepts the report into the national data: 待审核 →
-    审核通过."""
+    审核通过. A report still at local review waits for its local administrators; only where the
+    region no longer has an active one (disabled since the submission) may the national level
+    decide alone, so that no report is stuck."""
     with transaction.atomic():
         locked = _begin(report.pk, actor, Action.APPROVE)
         _check_status(Action.APPROVE, locked)
+        if awaiting_local_review(locked):
+            raise TransitionError(AWAITING_LOCAL)
         _move(
             locked,
             Action.APPROVE,

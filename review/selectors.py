@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from directory.models import Industry, Region
+from reports.content import Change, changes
 from reports.models import Explanation, KeyChangeRequest, Report
 from reports.periods import Period
 from reports.selectors import counts_generation_key, get_report_for_user, reports_visible_to
@@ -146,22 +147,6 @@ def get_key_change_for_user(user: User, pk: Any) -> KeyChangeRequest:
     return get_object_or_404(key_changes_visible_to(user), pk=pk)
 
 
-@dataclass(frozen=True)
-class Change:
-    path: str
-    label: str
-    before: Any
-    after: Any
-
-
-COLUMN_LABELS = {
-    "current": "本年本月",
-    "ytd": "本年1-本月",
-    "last_year_current": "上年本月",
-    "last_year_ytd": "上年1-本月",
-}
-
-
 def resubmission_changes(report: Report) -> list[Change]:
     """What the latest submission changed against the one before it (the version a reviewer
     returned), from the contents the submit events keep. Empty for a first submission."""
@@ -173,37 +158,5 @@ def resubmission_changes(report: Report) -> list[Change]:
     ]
     if len(contents) < 2 or not all(contents):
         return []
-    after, before = (_flatten(c) for c in contents)
-    names = {code: d.get("name", code) for code, d in (report.catalogue or {}).items()}
-    changes = []
-    for path in sorted(set(before) | set(after)):
-        if before.get(path) != after.get(path):
-            changes.append(Change(path, _label(path, names), before.get(path), after.get(path)))
-    return changes
-
-
-def _flatten(content: dict[str, Any]) -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in (content.get("basic_info") or {}).items():
-        flat[f"basic_info.{key}"] = value
-    for code, columns in (content.get("indicators") or {}).items():
-        for column, value in columns.items():
-            flat[f"indicators.{code}.{column}"] = value
-    for n, row in enumerate(content.get("products") or []):
-        for key, value in row.items():
-            flat[f"products[{n}].{key}"] = value
-    for rule, text in (content.get("explanations") or {}).items():
-        flat[f"explanations.{rule}"] = text
-    return flat
-
-
-def _label(path: str, names: dict[str, str]) -> str:
-    head, _, rest = path.partition(".")
-    if head == "indicators":
-        code, _, column = rest.partition(".")
-        return f"{names.get(code, code)} {COLUMN_LABELS.get(column, column)}"
-    if head == "basic_info":
-        return f"基本情况 {rest}"
-    if head == "explanations":
-        return f"原因说明 {rest}"
-    return path
+    after, before = contents
+    return changes(before, after, report)

@@ -27,7 +27,13 @@ from reports.models import IndicatorValue, KeyChangeRequest, Report
 from reports.periods import Period, current_report_month
 from reports.questionnaires import questionnaires_for
 from reports.services import check_indicators, stored_values
-from reports.workflow import Action, TransitionError, approve_key_change, return_key_change
+from reports.workflow import (
+    Action,
+    TransitionError,
+    approve_key_change,
+    awaiting_local_review,
+    return_key_change,
+)
 from reports.workflow import reopen_report as reopen_service
 from review.selectors import (
     WorklistFilter,
@@ -225,6 +231,9 @@ def _report_context(report: Report, user: User, posted: Any = None) -> dict[str,
         "events": events,
         "changes": changes,
         "can_decide": _can_decide(user, report),
+        # National administrators may return a report at local review, not approve it yet.
+        "can_approve": _can_decide(user, report)
+        and not (user.is_senior_admin and awaiting_local_review(report)),
         "can_reopen": user.is_senior_admin and report.status == Report.Status.APPROVED,
         "common_reasons": COMMON_RETURN_REASONS,
         "posted_common": posted.getlist("common") if posted is not None else [],

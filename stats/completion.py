@@ -31,7 +31,7 @@ from reports.periods import Period
 from reports.selectors import reports_visible_to
 from review.selectors import deadline_moment
 
-REPORTED = (Report.Status.PENDING, Report.Status.APPROVED, Report.Status.RETURNED)
+REPORTED = Report.REPORTED
 NOT_IN_SCOPE = "地区不存在或不在您的管理范围内。"
 REGION_CODE = re.compile(r"^\d{6}$")
 

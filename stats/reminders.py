@@ -1,7 +1,8 @@
 """填报提醒: from day settings.REMINDER_DAY of the month after a report month, every enterprise that
-has not reported that month (no report, or one still in 编辑) is reminded once a day through the
-verification senders (accounts.senders.get_sender): by SMS to its user's bound mobile, else by
-e-mail to the bound address. An enterprise whose user has bound neither (or that has no active
+has not reported that month (未填报 as 填报情况 counts it: no report, or one in 编辑 or
+解除冻结; not 冻结, which waits for the national decision) is reminded once a day through the verification
+senders (accounts.senders.get_sender): by SMS to its user's bound mobile, else by e-mail to the
+bound address. An enterprise whose user has bound neither (or that has no active
 user) is skipped and counted. ReminderLog keeps one row per enterprise, month and day: a run
 repeated the same day, even concurrently, sends nothing twice."""
 
@@ -43,11 +44,14 @@ def reminder_date(period: Period) -> dt.date:
 
 
 def not_reported(period: Period):  # type: ignore[no-untyped-def]
-    """Enterprises without a report of the month beyond 编辑 (none saved, or a draft)."""
-    beyond_draft = Report.objects.filter(enterprise=OuterRef("pk"), period=str(period)).exclude(
-        status=Report.Status.DRAFT
+    """The enterprises 填报情况 counts as 未填报 for the month, less those whose month is 冻结: they
+    wait for the national decision on their key information and cannot report meanwhile."""
+    done_or_waiting = Report.objects.filter(
+        enterprise=OuterRef("pk"),
+        period=str(period),
+        status__in=(*Report.REPORTED, Report.Status.FROZEN),
     )
-    return Enterprise.objects.exclude(Exists(beyond_draft)).select_related("user").order_by("pk")
+    return Enterprise.objects.exclude(Exists(done_or_waiting)).select_related("user").order_by("pk")
 
 
 def message(enterprise: Enterprise, period: Period) -> str:

@@ -110,7 +110,8 @@ def ningbo_enterprises(count: int) -> list[Enterprise]:
 # --- Scope by role -------------------------------------------------------------------------------
 
 DETAIL = {"ningbo": 200, "zhejiang": 200, "guangdong": 404, "admin": 200, "33029997": 403}
-ACT = DETAIL
+# A report at local review waits for its local administrators: national approval comes after.
+ACT = {**DETAIL, "admin": 409}
 REOPEN = {"ningbo": 403, "zhejiang": 403, "guangdong": 404, "admin": 200, "33029997": 403}
 DECIDE = REOPEN
 LISTS = {"ningbo": 200, "zhejiang": 200, "guangdong": 200, "admin": 200, "33029997": 403}
@@ -137,13 +138,13 @@ def test_scope_of_approving_and_returning(personas: Personas, username: str) -> 
     report = submitted(personas.ningbo_enterprise)
     api = Api(username)
     response = api.post(f"/review/reports/{report.pk}/return", {"reason": "请核实营业收入"})
-    assert response.status_code == ACT[username], response.content
+    assert response.status_code == DETAIL[username], response.content
     if response.status_code == 200:
         assert response.json()["status"] == "returned"
         return
     assert Report.objects.get(pk=report.pk).status == Report.Status.PENDING
     response = api.post(f"/review/reports/{report.pk}/approve")
-    assert response.status_code == ACT[username]
+    assert response.status_code == DETAIL[username]
     assert Report.objects.get(pk=report.pk).review_level == Report.ReviewLevel.LOCAL
 
 
@@ -161,7 +162,30 @@ def test_scope_of_approving_one_by_one(personas: Personas, username: str) -> Non
             "level_label": "地方已审核, 待国家审核",
         }
     elif username == "admin":
-        assert response.json()["status"] == "approved"
+        assert response.json() == {
+            "detail": "该报表正在等待地方审核，地方管理员审核通过后再由国家高级管理员审核。"
+        }
+        assert Report.objects.get(pk=report.pk).status == Report.Status.PENDING
+
+
+def test_national_approval_follows_local_approval(personas: Personas) -> None:
+    report = submitted(personas.ningbo_enterprise)
+    assert Api("ningbo").post(f"/review/reports/{report.pk}/approve").status_code == 200
+    response = Api("admin").post(f"/review/reports/{report.pk}/approve")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "approved"
+
+
+def test_national_approval_alone_once_the_region_has_no_local_administrator(
+    personas: Personas,
+) -> None:
+    """Submitted while 宁波 and 浙江 had local administrators; both disabled since: the report
+    would wait forever, so the national level decides alone."""
+    report = submitted(personas.ningbo_enterprise)
+    User.objects.filter(username__in=["ningbo", "zhejiang"]).update(is_active=False)
+    response = Api("admin").post(f"/review/reports/{report.pk}/approve")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "approved"
 
 
 @pytest.mark.parametrize("username", ROLES)
@@ -346,6 +370,7 @@ def test_reopen_needs_a_reason_and_an_approved_report(personas: Personas) -> Non
     admin = Api("admin")
     path = f"/review/reports/{report.pk}/reopen"
     assert admin.post(path, {"reason": "数据有误"}).status_code == 409  # still pending
+    assert Api("ningbo").post(f"/review/reports/{report.pk}/approve").status_code == 200
     assert admin.post(f"/review/reports/{report.pk}/approve").status_code == 200
 
     response = admin.post(path, {"reason": ""})
@@ -391,8 +416,14 @@ def test_batch_approve_with_one_refused(personas: Personas) -> None:
     assert Report.objects.get(pk=foreign.pk).review_level == Report.ReviewLevel.LOCAL
 
     response = Api("admin").post("/review/reports/batch-approve", {"ids": ids})
-    assert response.json()["approved"] == [first.pk, second.pk, already.pk, foreign.pk]
-    assert response.json()["refused"] == []
+    assert response.json()["approved"] == [first.pk, second.pk, already.pk]
+    assert response.json()["refused"] == [
+        {
+            "id": str(foreign.pk),
+            "report": str(foreign),
+            "message": "该报表正在等待地方审核，地方管理员审核通过后再由国家高级管理员审核。",
+        }
+    ]
 
 
 # --- Key-information changes ---------------------------------------------------------------------

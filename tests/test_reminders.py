@@ -56,6 +56,28 @@ def enterprises(personas: Personas) -> dict[str, User]:
     return {"nb": nb, "gd": gd, "reporter": reporter, "drafter": drafter, "silent": silent}
 
 
+@pytest.mark.parametrize(
+    ("status", "reminded"),
+    [
+        (Report.Status.DRAFT, True),
+        (Report.Status.UNFROZEN, True),  # the change was approved: the month must go on
+        (Report.Status.FROZEN, False),  # waiting for the national decision: nothing to do
+        (Report.Status.PENDING, False),
+        (Report.Status.RETURNED, False),
+        (Report.Status.APPROVED, False),
+    ],
+)
+def test_who_is_reminded_matches_not_reported_in_completion(
+    personas: Personas, status: str, reminded: bool
+) -> None:
+    from stats.reminders import not_reported
+
+    enterprise = personas.ningbo_enterprise.enterprise
+    Report.objects.create(enterprise=enterprise, period=str(PERIOD), status=status)
+    assert (enterprise in not_reported(PERIOD)) is reminded
+    assert (status in Report.REPORTED) is (not reminded and status != Report.Status.FROZEN)
+
+
 def test_sent_once_a_day_not_to_reporters(enterprises: dict[str, User], settings) -> None:  # type: ignore[no-untyped-def]
     settings.VERIFICATION_SENDERS = {
         "mobile": "accounts.senders.OutboxSender",

@@ -154,7 +154,9 @@ def test_the_transition_table_is_the_documented_status_matrix() -> None:
 def test_every_status_action_and_role(
     personas: Personas, status: str, action: str, role: str
 ) -> None:
-    report = make_report(personas, status)
+    # National approval takes reports that passed (or skip) local review.
+    level = Report.ReviewLevel.NATIONAL if action == "approve" else Report.ReviewLevel.LOCAL
+    report = make_report(personas, status, review_level=level)
     change = make_change(report)
     user = actor(personas, role)
     before = db_state(report)
@@ -238,7 +240,9 @@ def test_a_resubmission_may_be_withdrawn_until_its_own_first_review(personas: Pe
 
 def test_review_keeps_the_time_of_the_first_review(personas: Personas) -> None:
     first = dt.datetime(2026, 11, 12, 10, 0, tzinfo=SHANGHAI)
-    report = make_report(personas, S.PENDING, first_reviewed_at=first)
+    report = make_report(
+        personas, S.PENDING, first_reviewed_at=first, review_level=Report.ReviewLevel.NATIONAL
+    )
     with time_machine.travel(TODAY + dt.timedelta(days=5), tick=False):
         approve_report(report, personas.senior_admin)
     report.refresh_from_db()

@@ -283,6 +283,7 @@ def _events(report: Report) -> list[dict[str, Any]]:
             "actor": e.actor.username,
             "reason": e.reason,
             "details": e.details or {},
+            "ip": e.ip,
             "at": e.at,
         }
         for e in events
