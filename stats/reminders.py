@@ -1,10 +1,10 @@
 """填报提醒: from day settings.REMINDER_DAY of the month after a report month, every enterprise that
 has not reported that month (未填报 as 填报情况 counts it: no report, or one in 编辑 or
-解除冻结; not 冻结, which waits for the national decision) is reminded once a day through the verification
-senders (accounts.senders.get_sender): by SMS to its user's bound mobile, else by e-mail to the
-bound address. An enterprise whose user has bound neither (or that has no active
-user) is skipped and counted. ReminderLog keeps one row per enterprise, month and day: a run
-repeated the same day, even concurrently, sends nothing twice."""
+解除冻结; not 冻结, which waits for the national decision) is reminded once a day through
+the verification senders (accounts.senders.get_sender): by SMS to its user's bound mobile,
+else by e-mail to the bound address. An enterprise whose user has bound neither (or that has
+no active user) is skipped and counted. ReminderLog keeps one row per enterprise, month and
+day: a run repeated the same day, even concurrently, sends nothing twice."""
 
 from __future__ import annotations
 
