@@ -7,8 +7,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
-from sme.env import env_bool, env_int, env_list, env_str
+from sme.env import env_bool, env_choice, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -188,5 +189,35 @@ REPORT_REFUSED_EXPLANATIONS = env_list(
     ["核实无误", "数据无误", "正常", "无", "没有", "同上", "数据准确", "已核实", "确认无误"],
 )
 REPORT_MIN_EXPLANATION_CHARS = env_int("REPORT_MIN_EXPLANATION_CHARS", 5)
-# 填报提醒 (manage.py send_reminders): from this day of the month after the report month.
+# 填报提醒 (manage.py send_reminders): from this day of the month after the report month; the
+# scheduler (celery beat) sends them every day at REMINDER_HOUR o'clock, Beijing time.
 REMINDER_DAY = env_int("REMINDER_DAY", 15)
+REMINDER_HOUR = env_int("REMINDER_HOUR", 9)
+
+# Redis: the shared cache (counts of the worklist) and the broker of the task queue. Unset (make
+# demo), the cache is per process and background work runs in-process (lib.jobs).
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "sme",
+        }
+    }
+# "celery" hands jobs to the workers; "thread" runs them in a thread of the web process;
+# "inline" runs them before the request returns (the tests).
+JOB_RUNNER = env_choice(
+    "JOB_RUNNER", ("celery", "thread", "inline"), "celery" if REDIS_URL else "thread"
+)
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_IGNORE_RESULT = True  # a job's outcome is kept in its own table (lib.models.Job)
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "Asia/Shanghai"
+CELERY_BEAT_SCHEDULE = {
+    "send-reminders": {
+        "task": "stats.tasks.send_daily_reminders",
+        "schedule": crontab(hour=REMINDER_HOUR, minute=0),
+    }
+}

@@ -28,6 +28,12 @@ def empty_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
+def jobs_inline(settings) -> None:  # type: ignore[no-untyped-def]
+    """Background jobs run before the request returns, whatever REDIS_URL says."""
+    settings.JOB_RUNNER = "inline"
+
+
+@pytest.fixture(autouse=True)
 def cheap_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["tests.hashers.CheapArgon2PasswordHasher"]
 

@@ -126,3 +126,34 @@ def test_command_defaults_to_current_month_and_is_idempotent(
     out = StringIO()
     call_command("send_reminders", "--period", "2026-10", "--today", "2026-11-10", stdout=out)
     assert "今天未发送" in out.getvalue()
+
+
+def test_the_scheduler_sends_the_days_reminders(enterprises: dict[str, User], settings) -> None:  # type: ignore[no-untyped-def]
+    """celery beat runs stats.tasks.send_daily_reminders every day at REMINDER_HOUR (Beijing
+    time); the task reminds for the current report month, once a day."""
+    from celery.schedules import crontab
+
+    from sme.celery import app
+    from stats.tasks import send_daily_reminders
+
+    entry = settings.CELERY_BEAT_SCHEDULE["send-reminders"]
+    assert entry["task"] in app.tasks
+    assert entry["schedule"] == crontab(hour=settings.REMINDER_HOUR, minute=0)
+    assert app.conf.timezone == "Asia/Shanghai"
+
+    with time_machine.travel(dt.datetime(2026, 11, 14, 1, 0, tzinfo=dt.UTC), tick=False):
+        assert send_daily_reminders.apply().get() == {
+            "sent": 0,
+            "already": 0,
+            "skipped": 0,
+            "failed": 0,
+        }  # before the reminder day
+    with time_machine.travel(dt.datetime(2026, 11, 15, 1, 0, tzinfo=dt.UTC), tick=False):
+        assert send_daily_reminders.apply().get()["sent"] == 3
+        assert send_daily_reminders.apply().get() == {
+            "sent": 0,
+            "already": 3,
+            "skipped": 1,
+            "failed": 0,
+        }
+    assert set(ReminderLog.objects.values_list("period", flat=True)) == {"2026-10"}

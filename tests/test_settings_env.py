@@ -43,7 +43,7 @@ def test_every_variable_read_by_the_settings_is_in_env_example() -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    read = set(re.findall(r'env_\w+\("([A-Z_]+)"', (root / "sme" / "settings.py").read_text()))
+    read = set(re.findall(r'env_\w+\(\s*"([A-Z_]+)"', (root / "sme" / "settings.py").read_text()))
     listed = set(re.findall(r"^([A-Z_]+)=", (root / ".env.example").read_text(), re.M))
     assert read - listed == set()
 
@@ -53,3 +53,44 @@ def test_the_models_have_no_unmigrated_changes() -> None:
     out = StringIO()
     call_command("makemigrations", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
+
+
+def _settings_with(**env: str) -> dict[str, object]:
+    """Import sme.settings in a fresh interpreter with the given environment."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sme.settings as s; "
+        "print(json.dumps({'caches': getattr(s, 'CACHES', None), 'runner': s.JOB_RUNNER, "
+        "'broker': s.CELERY_BROKER_URL}))"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "JOB_RUNNER")}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**clean, "SECRET_KEY": "x", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise ImproperlyConfiguredEnv(done.stderr.strip().splitlines()[-1])
+    return json.loads(done.stdout)
+
+
+def test_redis_url_gives_the_shared_cache_and_the_celery_broker() -> None:
+    configured = _settings_with(REDIS_URL="redis://127.0.0.1:6379/3")
+    assert configured["caches"]["default"]["BACKEND"].endswith("RedisCache")  # type: ignore[index]
+    assert configured["runner"] == "celery"
+    assert configured["broker"] == "redis://127.0.0.1:6379/3"
+
+    embedded = _settings_with()
+    assert embedded["caches"] is None  # Django's per-process memory cache
+    assert embedded["runner"] == "thread"
+
+
+def test_an_unknown_job_runner_is_refused() -> None:
+    with pytest.raises(ImproperlyConfiguredEnv, match="JOB_RUNNER"):
+        _settings_with(JOB_RUNNER="cron")

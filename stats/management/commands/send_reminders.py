@@ -18,7 +18,8 @@ class Command(BaseCommand):
         "两者都未绑定的企业跳过并计数。同一天重复运行不会重复发送。"
         "建议每天定时运行一次，例如 cron："
         "`0 9 * * * cd /srv/sme && .venv/bin/python manage.py send_reminders`；"
-        "或在 Celery beat 中每天调用 stats.reminders.send_reminders(current_report_month(), 今天)。"
+        "配置 REDIS_URL 后由 Celery beat 每天 REMINDER_HOUR 时（北京时间）自动执行"
+        "（任务 stats.tasks.send_daily_reminders）。"
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
