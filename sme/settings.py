@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "reports",
     "review",
     "stats",
+    "transfer",
     "portal",
     "api",
 ]
