@@ -26,6 +26,7 @@ class NavItem:
 NAV_ITEMS = (
     NavItem("平台首页", "主页面", "portal:home"),
     NavItem("数据采集", "当期报送", "reports:current", roles=(E,)),
+    NavItem("数据采集", "上报导入", "transfer:import", roles=(E,)),
     NavItem("数据采集", "历史报送", "reports:history", roles=(E,)),
     NavItem("审核管理", "报表审核", "review:worklist", roles=(L, S)),
     NavItem("审核管理", "关键信息变更", "review:changes", roles=(L, S)),

@@ -80,14 +80,20 @@ def basic_info_form(
     else the enterprise's own record."""
     if data is not None:
         return _ordered(BasicInfoForm(data))
-    info = (report.basic_info if report else None) or _earlier_basic_info(enterprise, period)
-    info = info or _enterprise_info(enterprise)
+    info = known_basic_info(enterprise, period, report)
     initial = {k: v for k, v in info.items() if k not in TREES and v is not None}
     initial["listed"] = "1" if info.get("listed") else "0"
     leaves = {
         name: model.objects.filter(pk=info.get(name)).first() for name, model in TREES.items()
     }
     return _ordered(BasicInfoForm(initial=initial, initial_leaves=leaves))
+
+
+def known_basic_info(enterprise: Enterprise, period: str, report: Report | None) -> dict[str, Any]:
+    """Step 1 as the platform knows it: this month's, else the latest earlier month's, else the
+    enterprise's own record (the form's and the data template's pre-filled values)."""
+    info = (report.basic_info if report else None) or _earlier_basic_info(enterprise, period)
+    return info or _enterprise_info(enterprise)
 
 
 def _ordered(form: BasicInfoForm) -> BasicInfoForm:

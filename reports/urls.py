@@ -31,4 +31,5 @@ urlpatterns = [
     path("<period:period>/submit/", views.submit_view, name="submit"),
     path("<period:period>/withdraw/", views.withdraw, name="withdraw"),
     path("<period:period>/view/", views.view, name="view"),
+    path("<period:period>/receipt/", views.receipt, name="receipt"),
 ]

@@ -1,6 +1,7 @@
-"""当期报送 (the four-step wizard of a month's report), 上报, 撤销, 历史报送 and the read-only view
-of a submitted month: enterprise users only. Every month in a URL must lie in the report window
-(current month and the 补报 months), else 404."""
+"""当期报送 (the four-step wizard of a month's report), 上报, 撤销, 历史报送, the read-only view
+of a submitted month and its 回执: enterprise users only. Every month in a URL must lie in the
+report window (current month and the 补报 months), else 404; only the 回执 of any submitted month
+may be printed again later."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from reports.forms import (
 from reports.models import Report
 from reports.periods import Period, current_report_month
 from reports.questionnaires import questionnaires_for
+from reports.receipt import has_receipt, receipt_context
 from reports.selectors import get_own_report, month_summaries, return_reasons
 from reports.services import (
     FieldError,
@@ -397,3 +399,17 @@ def view(request: HttpRequest, period: str) -> HttpResponse:
         sheets=[AnswerSheet(q, stored=stored) for q in questionnaires_for(str(p))],
     )
     return render(request, "reports/view.html", context)
+
+
+@enterprise_only
+def receipt(request: HttpRequest, period: str) -> HttpResponse:
+    """回执 of a submitted month, for printing; 404 before the first submission. Any month,
+    not only those of the report window: a receipt may be printed again years later."""
+    try:
+        p = Period.parse(period)
+    except ValueError:
+        raise Http404("报表月份不存在。") from None
+    report = get_own_report(request.user, str(p))  # type: ignore[arg-type]
+    if report is None or not has_receipt(report):
+        raise Http404("该月报表尚未上报，没有回执。")
+    return render(request, "reports/receipt.html", receipt_context(report))

@@ -67,6 +67,17 @@ def scoped(user: User, period: Period) -> QuerySet[Report]:
 
 def worklist(user: User, f: WorklistFilter) -> tuple[list[Report], int | None]:
     """One page of the worklist (newest id last) and the cursor of the next page, or None."""
+    qs = worklist_queryset(user, f)
+    if f.after:
+        qs = qs.filter(pk__gt=f.after)
+    rows = list(qs[: PAGE_SIZE + 1])
+    next_cursor = rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None
+    return rows[:PAGE_SIZE], next_cursor
+
+
+def worklist_queryset(user: User, f: WorklistFilter) -> QuerySet[Report]:
+    """Every report of the filter in id order, each annotated with `explained`; the cursor
+    (`f.after`) is the caller's: the page takes one slice, the export all of them."""
     qs = scoped(user, f.period).select_related("enterprise__region")
     if f.status:
         qs = qs.filter(status=f.status)
@@ -86,14 +97,9 @@ def worklist(user: User, f: WorklistFilter) -> tuple[list[Report], int | None]:
         qs = qs.filter(has) if f.explained else qs.exclude(has)
     if f.level:
         qs = qs.filter(review_level=f.level)
-    if f.after:
-        qs = qs.filter(pk__gt=f.after)
-    qs = qs.annotate(explained=Exists(Explanation.objects.filter(report=OuterRef("pk")))).order_by(
-        "pk"
-    )
-    rows = list(qs[: PAGE_SIZE + 1])
-    next_cursor = rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None
-    return rows[:PAGE_SIZE], next_cursor
+    return qs.annotate(
+        explained=Exists(Explanation.objects.filter(report=OuterRef("pk")))
+    ).order_by("pk")
 
 
 def _region_prefix(code: str) -> str:

@@ -5,6 +5,7 @@ from review import views
 app_name = "review"
 urlpatterns = [
     path("", views.worklist, name="worklist"),
+    path("export.xlsx", views.worklist_xlsx, name="worklist_xlsx"),
     path("batch-approve/", views.batch, name="batch_approve"),
     path("reports/<int:pk>/", views.report_detail, name="report"),
     path("reports/<int:pk>/approve/", views.approve_view, name="approve"),

@@ -15,6 +15,8 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("stats/", include("stats.urls")),
     path("review/", include("review.urls")),
+    path("transfer/", include("transfer.urls")),
+    path("jobs/", include("jobs.urls")),
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),
 ]

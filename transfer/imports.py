@@ -1,0 +1,417 @@
+"""上报导入 for an enterprise: a filled data template (transfer.template) read back, checked with
+the same rules as the online forms (reports.basic_info.BasicInfoForm, the validation engine through
+reports.services) and saved through the same service functions with method 上报导入 — all of it
+or nothing. Every problem is reported with its sheet and cell, e.g. "主要经济指标!D7: …"."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import IO, Any
+
+from django.db import transaction
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.workbook import Workbook
+
+from accounts.models import User
+from audit.context import current_ip
+from directory.models import Enterprise, EnterpriseSize, HoldingType
+from reports.basic_info import BasicInfoForm, changed_key_fields
+from reports.models import Report
+from reports.periods import Period
+from reports.selectors import get_own_report
+from reports.services import (
+    check_indicators,
+    parse_indicator_values,
+    parse_products,
+    report_or_draft,
+    save_basic_info,
+    save_indicators,
+    save_products,
+)
+from reports.validation import Issue
+from reports.workflow import check_period_open
+from transfer.models import ImportLog
+from transfer.reader import CellError, WorkbookRefused, is_formula, normalise_text, number
+from transfer.template import (
+    BASIC_FIELDS,
+    BASIC_KEY_COLUMN,
+    BASIC_SHEET,
+    DATA_SHEETS,
+    FIRST_ROW,
+    FORMAT,
+    INDICATOR_COLUMNS,
+    INDICATOR_KEY_COLUMN,
+    INDICATOR_SHEET,
+    MARK_SHEET,
+    PRODUCT_NUMBER_COLUMNS,
+    PRODUCT_ROWS,
+    PRODUCT_SHEET,
+    PRODUCT_TEXT_COLUMNS,
+    fingerprint,
+    ordered_specs,
+)
+
+TEMPLATE_MAX_UNPACKED = 30 * 1024 * 1024  # a filled template unpacks to well under 1 MB
+FORMULA = "单元格含公式，请直接填写数值（可复制后“选择性粘贴→数值”）。"
+KEY_CHANGE = (
+    "与登记的关键信息不一致：变更企业名称、机构代码或所属行业，请在线填写企业基本情况表并确认"
+    "变更（需国家高级管理员审核）。"
+)
+CASCADE_PARTS = {
+    "industry": ("industry_1", "industry_2", "industry_3", "industry_4"),
+    "region": ("province", "city", "county"),
+    "registration_type": ("registration_1", "registration_2", "registration_3"),
+}
+CHOICES = {
+    "code_type": dict((label, code) for code, label in Enterprise.CodeType.choices),
+    "holding_type": dict((label, code) for code, label in HoldingType.choices),
+    "size": dict((label, code) for code, label in EnterpriseSize.choices),
+}
+
+
+@dataclass
+class ParsedTemplate:
+    """What the cells say, before the rules: the shapes the services take, and where each
+    value came from."""
+
+    basic_info: dict[str, Any] = field(default_factory=dict)
+    indicators: dict[str, dict[str, Decimal | None]] = field(default_factory=dict)
+    products: list[dict[str, Any]] = field(default_factory=list)
+    basic_rows: dict[str, int] = field(default_factory=dict)
+    indicator_rows: dict[str, int] = field(default_factory=dict)
+    product_rows: list[int] = field(default_factory=list)
+    errors: list[CellError] = field(default_factory=list)
+    ignored_sheets: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportOutcome:
+    saved: bool
+    report: Report | None = None
+    errors: list[CellError] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)  # soft rules: reasons wanted at step 2
+    indicators: int = 0  # indicators with at least one figure
+    products: int = 0
+    ignored_sheets: list[str] = field(default_factory=list)
+
+
+# --- Reading -------------------------------------------------------------------------------------
+
+
+def read_mark(wb: Workbook) -> dict[str, str]:
+    if MARK_SHEET not in wb.sheetnames:
+        raise WorkbookRefused("该文件不是本平台下载的数据模板，请先下载数据模板，填写后再导入。")
+    rows = wb[MARK_SHEET].iter_rows(min_row=1, max_row=10, max_col=2, values_only=True)
+    mark = {str(k): str(v) for k, v in rows if k is not None and v is not None}
+    if mark.get("format") != FORMAT:
+        raise WorkbookRefused("该文件不是本平台下载的数据模板，请先下载数据模板，填写后再导入。")
+    return mark
+
+
+def check_mark(
+    mark: dict[str, str], enterprise: Enterprise, period: Period, catalogue: dict[str, Any]
+) -> None:
+    if mark.get("period") != str(period):
+        raise WorkbookRefused(
+            f"该模板是 {mark.get('period')} 月的数据模板，不能导入 {period} 月的报表，"
+            "请下载本月的数据模板。"
+        )
+    if mark.get("enterprise") != enterprise.code:
+        raise WorkbookRefused("该模板不是本企业的数据模板，请下载本企业的数据模板。")
+    if mark.get("catalogue") != fingerprint(catalogue):
+        raise WorkbookRefused("本月的指标目录已调整，该模板已过期，请重新下载数据模板。")
+
+
+def _cell_value(ws: Any, row: int, column: int, errors: list[CellError]) -> Any:
+    cell = ws.cell(row=row, column=column)
+    if is_formula(cell.value, cell.data_type):
+        errors.append(CellError(ws.title, cell.coordinate, FORMULA))
+        return None
+    return cell.value
+
+
+def _check_structure(wb: Workbook, parsed: ParsedTemplate) -> None:
+    missing = [name for name in DATA_SHEETS if name not in wb.sheetnames]
+    if missing:
+        raise WorkbookRefused(
+            f"工作簿缺少工作表「{'」「'.join(missing)}」，请使用平台下载的数据模板，不要删除或改名工作表。"
+        )
+    known = {*DATA_SHEETS, MARK_SHEET, "代码表", "填报说明"}
+    parsed.ignored_sheets = [name for name in wb.sheetnames if name not in known]
+    for name in DATA_SHEETS:
+        ws = wb[name]
+        for merged in ws.merged_cells.ranges:
+            if merged.max_row >= FIRST_ROW:
+                parsed.errors.append(
+                    CellError(name, str(merged), "填写区域不能合并单元格，请取消合并后再导入。")
+                )
+
+
+def parse_template(wb: Workbook, catalogue: dict[str, Any]) -> ParsedTemplate:
+    parsed = ParsedTemplate()
+    _check_structure(wb, parsed)
+    _parse_basic(wb[BASIC_SHEET], parsed)
+    _parse_indicators(wb[INDICATOR_SHEET], catalogue, parsed)
+    _parse_products(wb[PRODUCT_SHEET], parsed)
+    return parsed
+
+
+def _structure_error(ws: Any, row: int) -> WorkbookRefused:
+    return WorkbookRefused(
+        f"工作表「{ws.title}」第{row}行的结构与模板不一致（行或列被删除、插入或移动），"
+        "请在新下载的数据模板中填写。"
+    )
+
+
+def _parse_basic(ws: Any, parsed: ParsedTemplate) -> None:
+    for offset, spec in enumerate(BASIC_FIELDS):
+        row = FIRST_ROW + offset
+        if ws.cell(row=row, column=BASIC_KEY_COLUMN).value != spec.key:
+            raise _structure_error(ws, row)
+        parsed.basic_rows[spec.key] = row
+        raw = _cell_value(ws, row, 2, parsed.errors)
+        text = normalise_text(raw)
+        if spec.key in CASCADE_PARTS:
+            value: Any = text.split(" ", 1)[0] if text else None
+        elif spec.key in CHOICES:
+            value = CHOICES[spec.key].get(text, text)
+        elif spec.key == "listed":
+            value = {"是": True, "否": False, "": False}.get(text, text)
+        elif spec.key in ("enterprise_name", "address", "main_business", "contact_person"):
+            value = str(raw).strip() if raw is not None else ""  # names keep their own width
+        else:
+            value = text
+        parsed.basic_info[spec.key] = value
+
+
+def _parse_indicators(ws: Any, catalogue: dict[str, Any], parsed: ParsedTemplate) -> None:
+    for offset, spec in enumerate(ordered_specs(catalogue)):
+        row = FIRST_ROW + offset
+        if ws.cell(row=row, column=INDICATOR_KEY_COLUMN).value != spec.code:
+            raise _structure_error(ws, row)
+        parsed.indicator_rows[spec.code] = row
+        columns: dict[str, Decimal | None] = {}
+        for column, index in INDICATOR_COLUMNS.items():
+            raw = _cell_value(ws, row, index, parsed.errors)
+            value, problem = number(raw)
+            where = f"{get_column_letter(index)}{row}"
+            if problem:
+                parsed.errors.append(CellError(ws.title, where, problem))
+            elif value is not None and column not in spec.columns:
+                parsed.errors.append(
+                    CellError(
+                        ws.title, where, f"{spec.name}没有“{column}”栏，请不要填写灰色单元格。"
+                    )
+                )
+                value = None
+            columns[column] = value
+        parsed.indicators[spec.code] = columns
+    extra = ws.cell(row=FIRST_ROW + len(catalogue), column=INDICATOR_KEY_COLUMN).value
+    if extra:
+        raise _structure_error(ws, FIRST_ROW + len(catalogue))
+
+
+def _parse_products(ws: Any, parsed: ParsedTemplate) -> None:
+    header = [ws.cell(row=2, column=i).value for i in range(1, 4)]
+    if header != ["产品名称", "产品代码", "计量单位"]:
+        raise _structure_error(ws, 2)
+    for offset in range(PRODUCT_ROWS + 50):  # rows typed below the template's 50 are refused
+        row = FIRST_ROW + offset
+        line: dict[str, Any] = {"production": {}, "sales": {}}
+        filled = False
+        for key, index in PRODUCT_TEXT_COLUMNS.items():
+            text = normalise_text(_cell_value(ws, row, index, parsed.errors))
+            line[key] = text
+            filled = filled or bool(text)
+        for key, index in PRODUCT_NUMBER_COLUMNS.items():
+            raw = _cell_value(ws, row, index, parsed.errors)
+            value, problem = number(raw)
+            if problem:
+                where = f"{get_column_letter(index)}{row}"
+                parsed.errors.append(CellError(ws.title, where, problem))
+            kind, column = key.split("_", 1)
+            line[kind][column] = value
+            filled = filled or raw not in (None, "")
+        if filled:
+            if offset >= PRODUCT_ROWS:
+                parsed.errors.append(
+                    CellError(ws.title, f"A{row}", f"主要产品最多填写{PRODUCT_ROWS}种。")
+                )
+                continue
+            parsed.products.append(line)
+            parsed.product_rows.append(row)
+
+
+# --- Checking with the platform's rules ----------------------------------------------------------
+
+
+def _basic_errors(form: BasicInfoForm, parsed: ParsedTemplate) -> list[CellError]:
+    errors = []
+    part_of = {part: tree for tree, parts in CASCADE_PARTS.items() for part in parts}
+    reported: set[tuple[str, str]] = set()
+    for name, messages in form.errors.items():
+        key = part_of.get(name, name)
+        row = parsed.basic_rows.get(key)
+        if key == "__all__" or row is None:
+            row = parsed.basic_rows["enterprise_name"]
+        for message in messages:
+            if (key, message) not in reported:
+                reported.add((key, message))
+                errors.append(CellError(BASIC_SHEET, f"B{row}", str(message)))
+    return errors
+
+
+def _indicator_cell(parsed: ParsedTemplate, code: str | None, column: str | None) -> str:
+    if not code or code not in parsed.indicator_rows:
+        return ""
+    row = parsed.indicator_rows[code]
+    if column in INDICATOR_COLUMNS:
+        return f"{get_column_letter(INDICATOR_COLUMNS[column])}{row}"
+    return f"A{row}"
+
+
+def _product_errors(paths: list[Any], parsed: ParsedTemplate) -> list[CellError]:
+    errors = []
+    for error in paths:
+        where = ""
+        head = error.field
+        if head.startswith("products[") and "]" in head:
+            index = int(head[len("products[") : head.index("]")])
+            rest = head[head.index("]") + 2 :]
+            row = parsed.product_rows[index] if index < len(parsed.product_rows) else FIRST_ROW
+            if rest in PRODUCT_TEXT_COLUMNS:
+                where = f"{get_column_letter(PRODUCT_TEXT_COLUMNS[rest])}{row}"
+            elif rest.replace(".", "_") in PRODUCT_NUMBER_COLUMNS:
+                index_col = PRODUCT_NUMBER_COLUMNS[rest.replace(".", "_")]
+                where = f"{get_column_letter(index_col)}{row}"
+            else:
+                where = f"A{row}"
+        errors.append(CellError(PRODUCT_SHEET, where, error.message))
+    return errors
+
+
+def check_template(
+    user: User, period: Period, upload: IO[bytes], size: int | None = None
+) -> tuple[ParsedTemplate, Report, BasicInfoForm, list[Issue]]:
+    """Everything the import checks, nothing saved. Raises WorkbookRefused for a file that is not
+    this month's template; cell errors are in the parsed template's `errors`."""
+    enterprise = user.enterprise
+    assert enterprise is not None
+    period = check_period_open(period)
+    report = report_or_draft(user, period)
+    if report.pk is not None and not report.is_editable:
+        raise WorkbookRefused(
+            f"{period} 月报表当前状态为「{report.get_status_display()}」，不能导入。", status=409
+        )
+    wb = open_template(upload, size)
+    try:
+        check_mark(read_mark(wb), enterprise, period, report.catalogue)
+        parsed = parse_template(wb, report.catalogue)
+    finally:
+        wb.close()
+    form = BasicInfoForm.from_json(parsed.basic_info)
+    if form.is_valid():
+        changed = changed_key_fields(enterprise, form.stored())
+        for key in changed:
+            row = parsed.basic_rows[key]
+            parsed.errors.append(CellError(BASIC_SHEET, f"B{row}", KEY_CHANGE))
+    else:
+        parsed.errors += _basic_errors(form, parsed)
+    values, problems = parse_indicator_values(report, parsed.indicators)
+    for problem in problems:
+        _, code, column = [*problem.field.split("."), "", ""][:3]
+        where = _indicator_cell(parsed, code, column)
+        parsed.errors.append(CellError(INDICATOR_SHEET, where, problem.message))
+    warnings: list[Issue] = []
+    if not problems:
+        result = check_indicators(report, values)
+        for issue in result.errors:
+            where = _indicator_cell(parsed, issue.indicator, issue.field)
+            parsed.errors.append(CellError(INDICATOR_SHEET, where, issue.message))
+        warnings = list(result.unexplained_warnings)
+    _lines, product_problems = parse_products(parsed.products)
+    parsed.errors += _product_errors(product_problems, parsed)
+    return parsed, report, form, warnings
+
+
+def open_template(upload: IO[bytes], size: int | None) -> Workbook:
+    from transfer.reader import open_workbook
+
+    return open_workbook(upload, size, streaming=False, max_unpacked=TEMPLATE_MAX_UNPACKED)
+
+
+def import_template(
+    user: User,
+    period: Period,
+    upload: IO[bytes],
+    *,
+    filename: str = "",
+    filler: str = "",
+    size: int | None = None,
+    dry_run: bool = False,
+    method: str = Report.Method.IMPORT,
+) -> ImportOutcome:
+    """Check the filled template and, unless `dry_run` or anything is wrong, save all three forms
+    in one transaction (method 上报导入). Raises WorkbookRefused for a file that cannot be read as
+    this month's template. Every attempt is logged (ImportLog), saved or not."""
+    log = ImportLog(
+        user=user,
+        enterprise_id=user.enterprise_id,
+        period=str(period),
+        filename=filename[:200],
+        filler=filler[:30],
+        sha256=_digest(upload),
+        dry_run=dry_run,
+        ip=current_ip(),
+    )
+    try:
+        parsed, report, form, warnings = check_template(user, period, upload, size)
+    except WorkbookRefused as exc:
+        _save_log(log, ImportLog.Outcome.REFUSED, [exc.message])
+        raise
+    outcome = ImportOutcome(
+        saved=False,
+        report=report if report.pk else None,
+        errors=parsed.errors,
+        warnings=warnings,
+        indicators=sum(
+            1 for c in parsed.indicators.values() if any(v is not None for v in c.values())
+        ),
+        products=len(parsed.products),
+        ignored_sheets=parsed.ignored_sheets,
+    )
+    if parsed.errors:
+        _save_log(log, ImportLog.Outcome.REFUSED, [str(e) for e in parsed.errors])
+        return outcome
+    if dry_run:
+        _save_log(log, ImportLog.Outcome.CHECKED, [])
+        return outcome
+    with transaction.atomic():
+        save_basic_info(user, period, form, method=method)
+        save_indicators(user, period, parsed.indicators, method=method)
+        outcome.report = save_products(user, period, parsed.products, method=method).report
+        _save_log(log, ImportLog.Outcome.SAVED, [])
+    outcome.saved = True
+    return outcome
+
+
+def _digest(upload: IO[bytes]) -> str:
+    upload.seek(0)
+    sha = hashlib.sha256()
+    for chunk in iter(lambda: upload.read(1 << 16), b""):
+        sha.update(chunk)
+    upload.seek(0)
+    return sha.hexdigest()
+
+
+def _save_log(log: ImportLog, outcome: str, errors: list[str]) -> None:
+    log.outcome = outcome
+    log.error_count = len(errors)
+    log.first_error = errors[0][:300] if errors else ""
+    log.save()
+
+
+def own_report_for_template(user: User, period: Period) -> Report | None:
+    return get_own_report(user, str(check_period_open(period)))

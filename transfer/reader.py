@@ -1,0 +1,149 @@
+"""Opening an uploaded workbook safely, and reading its cells as the forms' input.
+
+Everything an upload can be is checked before openpyxl sees it: its size, that it is a real
+.xlsx (a zip holding a workbook, not a renamed file, not a macro workbook), and that it does not
+unpack to more than a sane size (zip bombs). Cells are read in openpyxl's read-only (streaming)
+mode; formulas are never evaluated: a formula in an input cell is refused with its address."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import IO, Any
+
+from django.conf import settings
+from openpyxl import load_workbook
+from openpyxl.workbook.workbook import Workbook
+
+MAX_UNPACKED = 200 * 1024 * 1024  # what the parts of a workbook may unpack to, all together
+MAX_RATIO = 200  # a part compressed more than this is a bomb, not a spreadsheet
+MACRO_TYPES = (
+    "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+    "application/vnd.ms-excel.template.macroEnabled.main+xml",
+)
+NOT_XLSX = "文件不是有效的 Excel 工作簿（.xlsx），请使用平台下载的数据模板填写后上传。"
+
+
+class WorkbookRefused(Exception):
+    """The file as a whole cannot be read; `status` is the HTTP answer (400, or 413)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class CellError:
+    sheet: str
+    cell: str  # "D7", or "" for the sheet as a whole
+    message: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.sheet}!{self.cell}" if self.cell else self.sheet
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+def size_limit_message() -> str:
+    mb = settings.IMPORT_MAX_BYTES / (1024 * 1024)
+    return f"文件超过 {mb:g} MB，请删除多余内容后重新上传。"
+
+
+def open_workbook(
+    upload: IO[bytes], size: int | None = None, *, streaming: bool = True, max_unpacked: int = 0
+) -> Workbook:
+    """The upload as a workbook, or WorkbookRefused with the reason in Chinese. `streaming`
+    reads rows lazily (bulk workbooks); a small template is opened whole, so that merged cells
+    can be seen, and then `max_unpacked` bounds what it may unpack to."""
+    if size is None:
+        upload.seek(0, 2)
+        size = upload.tell()
+    if size > settings.IMPORT_MAX_BYTES:
+        raise WorkbookRefused(size_limit_message(), status=413)
+    if size == 0:
+        raise WorkbookRefused("文件是空的，请选择填写好的数据模板。")
+    upload.seek(0)
+    if upload.read(4) != b"PK\x03\x04":
+        raise WorkbookRefused(NOT_XLSX)
+    upload.seek(0)
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            _check_archive(archive, max_unpacked or MAX_UNPACKED)
+    except zipfile.BadZipFile:
+        raise WorkbookRefused("文件已损坏或不完整，请重新保存后上传。") from None
+    upload.seek(0)
+    try:
+        return load_workbook(upload, read_only=streaming, data_only=False, keep_links=False)
+    except WorkbookRefused:
+        raise
+    except Exception:  # openpyxl raises many kinds on a damaged part; the user needs one answer
+        raise WorkbookRefused("文件已损坏或不是有效的 Excel 工作簿，请重新保存后上传。") from None
+
+
+def _check_archive(archive: zipfile.ZipFile, max_unpacked: int) -> None:
+    names = set()
+    unpacked = 0
+    for info in archive.infolist():
+        names.add(info.filename)
+        unpacked += info.file_size
+        if unpacked > max_unpacked:
+            raise WorkbookRefused("文件解压后过大，不是正常的数据模板。")
+        if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
+            raise WorkbookRefused("文件解压后过大，不是正常的数据模板。")
+    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+        raise WorkbookRefused(NOT_XLSX)
+    types = archive.read("[Content_Types].xml").decode("utf-8", "replace")
+    if "xl/vbaProject.bin" in names or any(t in types for t in MACRO_TYPES):
+        raise WorkbookRefused("不接受含宏的工作簿（.xlsm），请另存为 .xlsx 后上传。")
+
+
+# --- Cells ---------------------------------------------------------------------------------------
+
+THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+def is_formula(value: Any, data_type: str | None) -> bool:
+    return data_type == "f" or (isinstance(value, str) and value.startswith("="))
+
+
+def normalise_text(value: Any) -> str:
+    """Text as typed: full-width characters folded (ＡＢＣ１２３ → ABC123), spaces trimmed."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a code typed as a number: 330211.0 → "330211"
+    text = unicodedata.normalize("NFKC", str(value))
+    return text.replace("\x00", "").strip()
+
+
+def number(value: Any) -> tuple[Decimal | None, str | None]:
+    """A figure from a cell: (value, None), (None, None) when empty, or (None, message)."""
+    if value is None:
+        return None, None
+    if isinstance(value, bool):
+        return None, "请填写数字。"
+    if isinstance(value, dt.date | dt.datetime | dt.time | dt.timedelta):
+        return None, "应为数字，不能是日期或时间（请把单元格格式设为数值）。"
+    if isinstance(value, int | float):
+        if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+            return None, "请填写数字。"
+        return Decimal(str(value)), None
+    text = normalise_text(value).replace(" ", "")
+    if not text:
+        return None, None
+    if THOUSANDS.match(text):
+        text = text.replace(",", "")
+    if not PLAIN_NUMBER.match(text):
+        return None, f"“{str(value)[:20]}”不是数字，请填写数字。"
+    try:
+        return Decimal(text), None
+    except InvalidOperation:
+        return None, "请填写数字。"

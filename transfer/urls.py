@@ -1,0 +1,9 @@
+from django.urls import path
+
+from transfer import views
+
+app_name = "transfer"
+urlpatterns = [
+    path("import/", views.import_view, name="import"),
+    path("template/", views.template_download, name="template"),
+]

@@ -1,0 +1,143 @@
+"""上报导入 pages: the enterprise's data template and import (/transfer/import/), and the
+administrators' bulk import (/transfer/bulk/)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from accounts.models import User
+from lib.access import role_required
+from reports.models import Report
+from reports.periods import Period
+from reports.workflow import PeriodError, TransitionError, open_periods
+from transfer.imports import import_template, own_report_for_template
+from transfer.reader import WorkbookRefused, size_limit_message
+from transfer.template import build_template
+from transfer.xlsx import XLSX
+
+enterprise_only = role_required(User.Type.ENTERPRISE)
+
+
+def _open_period(text: str | None) -> Period:
+    """A month the enterprise may report (the current one or within the 补报 window), else 404."""
+    try:
+        period = Period.parse(text or "")
+    except ValueError:
+        raise Http404("报表月份不正确。") from None
+    if period not in open_periods():
+        raise Http404("该月份不在可填报的范围内。")
+    return period
+
+
+def _months(user: Any) -> list[dict[str, Any]]:
+    reports = {
+        r.period: r
+        for r in Report.objects.filter(enterprise_id=user.enterprise_id).only("period", "status")
+    }
+    months = []
+    for period in open_periods():
+        report = reports.get(str(period))
+        status = report.get_status_display() if report else "未填报"
+        editable = report is None or report.is_editable
+        months.append({"period": str(period), "status": status, "editable": editable})
+    return months
+
+
+@enterprise_only
+def template_download(request: HttpRequest) -> HttpResponse:
+    """GET ?period=YYYY-MM: the month's data template, pre-filled."""
+    user: Any = request.user
+    period = _open_period(request.GET.get("period"))
+    report = own_report_for_template(user, period)
+    content = build_template(user.enterprise, period, report)
+    response = HttpResponse(content, content_type=XLSX)
+    name = f"数据模板-{user.enterprise.code}-{period}.xlsx"
+    response["Content-Disposition"] = _attachment(name)
+    return response
+
+
+def _attachment(name: str) -> str:
+    from urllib.parse import quote
+
+    return f"attachment; filename=\"template.xlsx\"; filename*=UTF-8''{quote(name)}"
+
+
+@enterprise_only
+def import_view(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    months = _months(user)
+    choosable = [m["period"] for m in months if m["editable"]]
+    context: dict[str, Any] = {
+        "months": months,
+        "chosen": request.POST.get("period") or (choosable[0] if choosable else ""),
+        "filler": request.POST.get("filler", user.enterprise.contact_person),
+        "dry_run": request.POST.get("dry_run") == "1",
+        "max_mb": f"{_max_mb():g}",
+    }
+    if request.method != "POST":
+        return render(request, "transfer/import.html", context)
+
+    form_errors = {}
+    period = None
+    try:
+        period = _open_period(request.POST.get("period"))
+    except Http404:
+        form_errors["period"] = "请选择报表月份。"
+    filler = request.POST.get("filler", "").strip().replace("\x00", "")
+    if not filler:
+        form_errors["filler"] = "请填写填报人。"
+    elif len(filler) > 30:
+        form_errors["filler"] = "填报人不能超过30个字。"
+    upload = request.FILES.get("file")
+    if upload is None:
+        form_errors["file"] = "请选择要导入的数据模板文件。"
+    elif upload.size > _max_bytes():
+        context.update(form_errors={"file": size_limit_message()})
+        return render(request, "transfer/import.html", context, status=413)
+    if form_errors:
+        context["form_errors"] = form_errors
+        return render(request, "transfer/import.html", context, status=400)
+    assert period is not None and upload is not None
+    try:
+        outcome = import_template(
+            user,
+            period,
+            upload,
+            filename=upload.name or "",
+            filler=filler,
+            size=upload.size,
+            dry_run=context["dry_run"],
+        )
+    except WorkbookRefused as exc:
+        context["form_errors"] = {"file": exc.message}
+        return render(request, "transfer/import.html", context, status=exc.status)
+    except (TransitionError, PeriodError) as exc:
+        context["form_errors"] = {"file": getattr(exc, "message", str(exc))}
+        return render(request, "transfer/import.html", context, status=409)
+    context["outcome"] = outcome
+    if outcome.errors:
+        return render(request, "transfer/import.html", context, status=400)
+    if outcome.saved:
+        note = (
+            f"{period} 月数据已导入（指标 {outcome.indicators} 个，产品 {outcome.products} 种）。"
+        )
+        note += "请逐步核对，完成原因说明和问卷后上报。"
+        if outcome.ignored_sheets:
+            note += f"已忽略模板以外的工作表：{'、'.join(outcome.ignored_sheets)}。"
+        messages.success(request, note)
+        return redirect("reports:basic", str(period))
+    return render(request, "transfer/import.html", context)
+
+
+def _max_bytes() -> int:
+    from django.conf import settings
+
+    return int(settings.IMPORT_MAX_BYTES)
+
+
+def _max_mb() -> float:
+    return _max_bytes() / (1024 * 1024)
