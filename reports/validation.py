@@ -7,6 +7,7 @@ reports.expressions). Also the history a rule may compare with, and the check of
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,18 @@ FILLER_WORDS = (
     *("经", "已", "均", "都", "的", "了", "是", "属", "经过", "数据", "本月", "情况", "填报"),
     *("核实", "核对", "确认", "无误", "准确", "真实"),
 )
+
+
+# Which column a rule is about, for pointing at one cell (the import's sheet!cell): the first
+# column the expression reads of the rule's own indicator.
+FOCUS = {"cur": "current", "ytd": "ytd", "ly_cur": "last_year_current", "ly_ytd": "last_year_ytd"}
+FOCUS |= {"growth": "ytd", "prev_ytd": "ytd", "avg6": "current"}
+
+
+def focus_column(expression: str, indicator: str) -> str | None:
+    names = "|".join(FOCUS)
+    match = re.search(rf"\b({names})\(\s*{re.escape(indicator)}\s*\)", expression)
+    return FOCUS[match.group(1)] if match else None
 
 
 @dataclass(frozen=True)

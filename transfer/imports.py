@@ -18,7 +18,7 @@ from accounts.models import User
 from audit.context import current_ip
 from directory.models import Enterprise, EnterpriseSize, HoldingType
 from reports.basic_info import BasicInfoForm, changed_key_fields
-from reports.models import Report
+from reports.models import Report, ValidationRule
 from reports.periods import Period
 from reports.selectors import get_own_report
 from reports.services import (
@@ -30,7 +30,7 @@ from reports.services import (
     save_indicators,
     save_products,
 )
-from reports.validation import Issue
+from reports.validation import Issue, focus_column
 from reports.workflow import check_period_open
 from transfer.models import ImportLog
 from transfer.reader import CellError, WorkbookRefused, is_formula, normalise_text, number
@@ -256,6 +256,9 @@ def _basic_errors(form: BasicInfoForm, parsed: ParsedTemplate) -> list[CellError
         row = parsed.basic_rows.get(key)
         if key == "__all__" or row is None:
             row = parsed.basic_rows["enterprise_name"]
+        if key in CASCADE_PARTS and name != key:  # a level of the tree: say which list
+            label = next(f.label for f in BASIC_FIELDS if f.key == key)
+            messages = [f"请从下拉列表中选择{label}。"]
         for message in messages:
             if (key, message) not in reported:
                 reported.add((key, message))
@@ -327,8 +330,10 @@ def check_template(
     warnings: list[Issue] = []
     if not problems:
         result = check_indicators(report, values)
+        expressions = dict(ValidationRule.objects.values_list("code", "expression"))
         for issue in result.errors:
-            where = _indicator_cell(parsed, issue.indicator, issue.field)
+            column = issue.field or focus_column(expressions.get(issue.rule, ""), issue.indicator)
+            where = _indicator_cell(parsed, issue.indicator, column)
             parsed.errors.append(CellError(INDICATOR_SHEET, where, issue.message))
         warnings = list(result.unexplained_warnings)
     _lines, product_problems = parse_products(parsed.products)
