@@ -138,6 +138,18 @@ class SaveOut(ReportStateOut):
     warnings: list[IssueOut] = []
 
 
+class ImportOut(Schema):
+    saved: bool = Field(..., description="已保存（只校验时为 false）")
+    dry_run: bool
+    report: ReportStateOut | None = Field(
+        None, description="导入后的报表状态；未保存时为已有报表或空"
+    )
+    indicators: int = Field(..., description="有数值的指标个数")
+    products: int = Field(..., description="主要产品种数")
+    warnings: list[IssueOut] = Field(..., description="需在第2步填写原因说明的提示")
+    ignored_sheets: list[str] = Field(..., description="模板以外、未导入的工作表")
+
+
 class ValidationOut(Schema):
     errors: list[HardIssueOut]
     warnings: list[IssueOut]

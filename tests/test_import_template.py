@@ -230,3 +230,79 @@ def test_the_pages_are_for_enterprises_only(personas: Personas, who: str) -> Non
 @pytest.mark.parametrize("period", ["2024-01", "2026-11", "garbage", ""])
 def test_months_outside_the_window_are_404(clerk: Client, period: str) -> None:
     assert clerk.get("/transfer/template/", {"period": period}).status_code == 404
+
+
+# --- The same through the API ---------------------------------------------------------------------
+
+
+def api_token(username: str = "33029997") -> dict[str, str]:
+    from tests.test_api_review import Api
+
+    return Api(username).headers
+
+
+def test_api_template_and_import(clerk: Client) -> None:
+    api = Client()
+    headers = api_token()
+    response = api.get("/api/v1/reports/2026-10/template.xlsx", headers=headers)
+    assert response.status_code == 200
+    content = good(response.content)
+
+    bad = fill(content, indicators={"gross_output": {"current": 5000, "ytd": 900}})
+    response = api.post(
+        "/api/v1/reports/2026-10/import",
+        {"file": SimpleUploadedFile("t.xlsx", bad)},
+        headers=headers,
+    )
+    assert response.status_code == 400
+    ytd = cell_of(content, "主要经济指标", "gross_output", "ytd")
+    assert {"field": f"主要经济指标!{ytd}", "code": "cell", "message": "1-本月不能小于本月"} in (
+        response.json()["errors"]
+    )
+    assert not Report.objects.exists()
+
+    response = api.post(
+        "/api/v1/reports/2026-10/import?dry_run=true",
+        {"file": SimpleUploadedFile("t.xlsx", content)},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["saved"] is False and not Report.objects.exists()
+
+    response = api.post(
+        "/api/v1/reports/2026-10/import",
+        {"file": SimpleUploadedFile("t.xlsx", content), "filler": "杨莎莎"},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["saved"] is True
+    assert body["report"]["method"] == "import" and body["report"]["status"] == "draft"
+    assert body["indicators"] == 7 and body["products"] == 1
+
+
+def test_api_import_refuses_what_is_not_a_template(clerk: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    api = Client()
+    headers = api_token()
+    response = api.post(
+        "/api/v1/reports/2026-10/import",
+        {"file": SimpleUploadedFile("t.xlsx", b"not a workbook")},
+        headers=headers,
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "file"
+    settings.IMPORT_MAX_BYTES = 100
+    response = api.post(
+        "/api/v1/reports/2026-10/import",
+        {"file": SimpleUploadedFile("t.xlsx", b"x" * 200)},
+        headers=headers,
+    )
+    assert response.status_code == 413
+    assert "MB" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("username", ["ningbo", "admin"])
+def test_api_import_is_for_enterprises(personas: Personas, username: str) -> None:
+    headers = api_token(username)
+    response = Client().get("/api/v1/reports/2026-10/template.xlsx", headers=headers)
+    assert response.status_code == 403

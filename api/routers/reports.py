@@ -14,9 +14,11 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpRequest
-from ninja import Body, Query, Router, Status
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from ninja import Body, File, Form, Query, Router, Status
 from ninja.errors import HttpError
+from ninja.files import UploadedFile
 
 from accounts.models import User
 from api.report_schemas import (
@@ -24,6 +26,7 @@ from api.report_schemas import (
     BasicInfoIn,
     FiguresIn,
     HistoryItemOut,
+    ImportOut,
     KeyChangeOut,
     PeriodOut,
     ProductIn,
@@ -65,6 +68,10 @@ from reports.workflow import (
     start_report,
 )
 from reports.workflow import withdraw_report as withdraw_service
+from transfer.imports import import_template
+from transfer.reader import WorkbookRefused, size_limit_message
+from transfer.template import build_template
+from transfer.xlsx import XLSX
 
 router = Router(tags=["企业月报"])
 
@@ -430,6 +437,87 @@ def put_answers(
 
 
 # --- Validation, submission, withdrawal ----------------------------------------------------------
+@router.get(
+    "/reports/{period}/template.xlsx",
+    response={200: None, **COMMON},
+    summary="该月的数据模板（.xlsx），预填平台已有的数据",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "数据模板",
+                "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def template_xlsx(request: HttpRequest, period: str):
+    user = _enterprise_user(request)
+    month = _open_period(period)
+    content = build_template(user.enterprise, month, get_own_report(user, str(month)))  # type: ignore[arg-type]
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="template-{month}.xlsx"'
+    return response
+
+
+@router.post(
+    "/reports/{period}/import",
+    response={200: ImportOut, 400: ErrorsOut, 409: DetailOut, 413: DetailOut, **COMMON},
+    summary="上报导入：用填写好的数据模板填写该月报表（multipart 字段 file）",
+    description=(
+        "与在线填写相同的校验；有错误时 400，每条错误的 field 为“工作表!单元格”（如 "
+        "“主要经济指标!D7”），整个文件无法读取时 field 为 file，且不保存任何数据。"
+        "`dry_run=true` 只校验不导入。文件超过大小限制时 413。"
+    ),
+)
+def import_month(
+    request: HttpRequest,
+    period: str,
+    file: File[UploadedFile],
+    filler: Form[str] = "",
+    dry_run: Query[bool] = False,
+):
+    user = _enterprise_user(request)
+    month = _open_period(period)
+    if file.size is not None and file.size > settings.IMPORT_MAX_BYTES:
+        raise HttpError(413, size_limit_message())
+    try:
+        outcome = import_template(
+            user,
+            month,
+            file,
+            filename=file.name or "",
+            filler=filler.strip() or user.enterprise.contact_person,  # type: ignore[union-attr]
+            size=file.size,
+            dry_run=dry_run,
+        )
+    except WorkbookRefused as exc:
+        if exc.status == 400:
+            return Status(
+                400, {"errors": [{"field": "file", "code": "file", "message": exc.message}]}
+            )
+        raise HttpError(exc.status, exc.message) from None
+    except TransitionError as exc:
+        return _refused(exc)
+    if outcome.errors:
+        return Status(
+            400,
+            {
+                "errors": [
+                    {"field": e.where, "code": "cell", "message": e.message} for e in outcome.errors
+                ]
+            },
+        )
+    return {
+        "saved": outcome.saved,
+        "dry_run": dry_run,
+        "report": _state(outcome.report) if outcome.report is not None else None,
+        "indicators": outcome.indicators,
+        "products": outcome.products,
+        "warnings": [_warning(w) for w in outcome.warnings],
+        "ignored_sheets": outcome.ignored_sheets,
+    }
+
+
 @router.post(
     "/reports/{period}/validate",
     response={200: ValidationOut, 409: DetailOut, **COMMON},
