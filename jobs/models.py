@@ -29,6 +29,8 @@ class Job(models.Model):
     done = models.PositiveIntegerField("已处理", default=0)
     message = models.CharField("结果说明", max_length=300, blank=True)
     summary = models.JSONField("结果统计", default=dict, blank=True)
+    # What went wrong, row by row (the first 500; the result file has them all).
+    problems = models.JSONField("问题", default=list, blank=True)
     input_file = models.FileField("上传文件", upload_to="jobs/in/%Y/%m/", blank=True)
     input_name = models.CharField("上传文件名", max_length=200, blank=True)
     result_file = models.FileField("结果文件", upload_to="jobs/out/%Y/%m/", blank=True)

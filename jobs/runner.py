@@ -30,10 +30,11 @@ def register(kind: str) -> Callable[[Handler], Handler]:
 
 
 def enqueue(job: Job) -> None:
-    """Start the job once the transaction that created it has committed."""
+    """Start the job: inline, now; otherwise once the transaction that created it (if any) has
+    committed, so that the worker finds the row."""
     runner = settings.JOB_RUNNER
     if runner == "inline":
-        transaction.on_commit(lambda: run(job.pk))
+        run(job.pk)
     elif runner == "thread":
         transaction.on_commit(
             lambda: threading.Thread(target=_run_in_thread, args=(job.pk,), daemon=True).start()

@@ -38,6 +38,19 @@ def reports_visible_to(user: User) -> QuerySet[Report]:
     return qs.none()
 
 
+def enterprises_visible_to(user: User) -> QuerySet[Enterprise]:
+    """The enterprises whose reports `user` may see and act on: the same rule as the reports."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Enterprise.objects.none()
+    if user.is_senior_admin:
+        return Enterprise.objects.all()
+    if user.is_local_admin and user.region_id is not None:
+        return Enterprise.objects.within(user.region)
+    if user.is_enterprise and user.enterprise_id is not None:
+        return Enterprise.objects.filter(pk=user.enterprise_id)
+    return Enterprise.objects.none()
+
+
 def get_report_for_user(user: User, pk: int | str) -> Report:
     try:
         return reports_visible_to(user).get(pk=pk)

@@ -36,13 +36,15 @@ from reports.validation import (
     validate,
 )
 from reports.workflow import (
-    Action,
+    SUBMISSIONS,
     check_editable,
     check_period_open,
     freeze_report,
     lock_for_edit,
     record_edit,
+    start_import,
     start_report,
+    submit_import,
     submit_report,
     touch_for_edit,
 )
@@ -115,7 +117,8 @@ def _report_for_edit(user: User, period: Period, method: str) -> Report:
 def _audited(report: Report, user: User) -> Iterator[None]:
     """Around the writes of a save, inside its transaction and after the report is locked: a month
     that was submitted before keeps what this save changed (an edit event, before and after)."""
-    before = report_content(report) if report.events.filter(action=Action.SUBMIT).exists() else None
+    submitted = report.events.filter(action__in=SUBMISSIONS).exists()
+    before = report_content(report) if submitted else None
     yield
     if before is not None:
         record_edit(report, user, changes(before, report_content(report), report))
@@ -537,3 +540,76 @@ def submit(
             report = submit_report(locked, user, validation_ok=True, content=content)
             return report, result
     raise ReportInputError(problems)
+
+
+# An administrator's bulk import ----------------------------------------------------------------
+
+KEY_CHANGE_BY_IMPORT = (
+    "与登记的关键信息不一致：企业名称、机构代码和所属行业的变更须由企业在线申请并经审核。"
+)
+
+
+def import_for_enterprise(
+    admin: User,
+    enterprise: Any,
+    period: Period,
+    basic_info: BasicInfoForm,
+    raw_values: Any,
+    explanation: str = "",
+) -> tuple[Report, bool]:
+    """One enterprise's month from an administrator's bulk import (data collected offline):
+    checked with the same rules as the enterprise's own saves, written and submitted (待审核,
+    method 上报导入) in the administrator's name, all in one transaction. `explanation` is the
+    reason given for every soft warning of the row. Returns (report, created); raises
+    ReportInputError (nothing written) or TransitionError (a month already submitted)."""
+    errors: list[FieldError] = []
+    if not basic_info.is_valid():
+        errors += [
+            FieldError(f"basic_info.{name}", "invalid", str(message))
+            for name, messages in basic_info.errors.items()
+            for message in messages
+        ]
+        info: dict[str, Any] = {}
+    else:
+        info = basic_info.stored()
+        errors += [
+            FieldError(f"basic_info.{name}", "key_change", KEY_CHANGE_BY_IMPORT)
+            for name in changed_key_fields(enterprise, info)
+        ]
+        if admin.is_local_admin and not str(info["region"]).startswith(admin.region.prefix):
+            errors.append(
+                FieldError("basic_info.region", "out_of_scope", "所在地区不在您的管理范围内。")
+            )
+    explanation = (explanation or "").strip()
+    if explanation:
+        errors += [
+            FieldError("explanations", e.code, e.message)
+            for e in check_explanations({"import": explanation})
+        ]
+    with transaction.atomic():
+        report, created = start_import(enterprise.pk, period, admin)
+        values, problems = parse_indicator_values(report, raw_values)
+        errors += problems
+        if not problems:
+            result = check_indicators(report, values)
+            errors += [issue_error(i) for i in result.errors]
+            unexplained = [] if explanation else result.unexplained_warnings
+            errors += [
+                FieldError("explanations", "unexplained", f"{w.message}：请填写原因说明。")
+                for w in unexplained
+            ]
+        if errors:
+            raise ReportInputError(errors)
+        with _audited(report, admin):
+            report.basic_info = info
+            report.save(update_fields=["basic_info", "updated_at"])
+            report.values.all().delete()
+            IndicatorValue.objects.bulk_create(
+                IndicatorValue(report=report, code=code, **columns)
+                for code, columns in values.items()
+            )
+            if explanation:
+                _store_explanations(report, {w.rule: explanation for w in result.warnings})
+        _update_enterprise(enterprise, info)
+        submit_import(report, admin, report_content(report))
+    return report, created

@@ -60,8 +60,13 @@ class Action(models.TextChoices):
     APPROVE_LOCAL = "approve_local", "地方审核通过"
     APPROVE = "approve", "审核通过"
     REOPEN = "reopen", "重新打开"
+    IMPORT = "import", "代为导入上报"
     # Not a transition: a save that changed a month submitted before (the audit of its data).
     EDIT = "edit", "修改数据"
+
+
+# The events that submit a month and keep its content (the resubmission diff, the audit of edits).
+SUBMISSIONS = (Action.SUBMIT, Action.IMPORT)
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,10 @@ TRANSITIONS: dict[str, Transition] = {
     Action.APPROVE: Transition((Status.PENDING,), Status.APPROVED, (Role.SENIOR_ADMIN,)),
     Action.REOPEN: Transition(
         (Status.APPROVED,), Status.RETURNED, (Role.SENIOR_ADMIN,), needs_reason=True
+    ),
+    # An administrator's bulk import (data collected offline) submits the month in its own name.
+    Action.IMPORT: Transition(
+        Report.EDITABLE, Status.PENDING, (Role.LOCAL_ADMIN, Role.SENIOR_ADMIN)
     ),
 }
 
@@ -317,8 +326,8 @@ def lock_for_edit(report: Report, actor: User, expected_version: int | None = No
 
 def touch_for_edit(report: Report, actor: User, expected_version: int | None = None) -> Report:
     """lock_for_edit, then bump the version: every save of the report's content goes through
-    here, so that a page or program holding an older version is refused. Plain saves write no
-    audit entry."""
+    here, so that a page or program holding an older version is refused. (What a save changes
+    in a month submitted before is recorded by reports.services, around its writes.)"""
     with transaction.atomic():
         locked = lock_for_edit(report, actor, expected_version)
         locked.version += 1
@@ -352,6 +361,43 @@ def submit_report(
             review_level=first_review_level(locked.enterprise_id),
         )
     return _sync(report, locked)
+
+
+def start_import(enterprise_id: int, period: Period | str, actor: User) -> tuple[Report, bool]:
+    """An administrator's bulk import: the enterprise's report of the month, created if needed
+    (in the administrator's name), then locked and checked like any submission. Call inside the
+    transaction that writes and submits it."""
+    period = check_period_open(period)
+    report, created = Report.objects.get_or_create(
+        enterprise_id=enterprise_id,
+        period=str(period),
+        defaults={
+            "method": Report.Method.IMPORT,
+            "catalogue": lambda: snapshot(catalogue_for(period)),
+        },
+    )
+    if created:
+        _event(report, Action.CREATE, actor, from_status="")
+    locked = _begin(report.pk, actor, Action.IMPORT)
+    _check_status(Action.IMPORT, locked)
+    return locked, created
+
+
+def submit_import(report: Report, actor: User, content: dict[str, Any]) -> Report:
+    """The imported month goes to review like the enterprise's own submission (待审核, first level
+    by its region), with 上报导入 as its method and the administrator as the submitter."""
+    _move(
+        report,
+        Action.IMPORT,
+        actor,
+        details={"content": content},
+        method=Report.Method.IMPORT,
+        version=report.version + 1,
+        submitted_at=timezone.now(),
+        first_reviewed_at=None,
+        review_level=first_review_level(report.enterprise_id),
+    )
+    return report
 
 
 def withdraw_report(report: Report, actor: User) -> Report:

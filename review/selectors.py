@@ -20,6 +20,7 @@ from reports.content import Change, changes
 from reports.models import Explanation, KeyChangeRequest, Report
 from reports.periods import Period
 from reports.selectors import counts_generation_key, get_report_for_user, reports_visible_to
+from reports.workflow import SUBMISSIONS
 
 PAGE_SIZE = 50
 REVIEW_STATUSES = (
@@ -158,7 +159,7 @@ def resubmission_changes(report: Report) -> list[Change]:
     returned), from the contents the submit events keep. Empty for a first submission."""
     contents = [
         (details or {}).get("content")
-        for details in report.events.filter(action="submit")
+        for details in report.events.filter(action__in=SUBMISSIONS)
         .order_by("-at", "-id")
         .values_list("details", flat=True)[:2]
     ]

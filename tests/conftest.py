@@ -28,9 +28,11 @@ def empty_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
-def jobs_inline(settings) -> None:  # type: ignore[no-untyped-def]
-    """Background jobs run before the request returns, whatever REDIS_URL says."""
+def jobs_inline(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Background jobs run before the request returns, whatever REDIS_URL says; their files go
+    to the test's own directory."""
     settings.JOB_RUNNER = "inline"
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture(autouse=True)

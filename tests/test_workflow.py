@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -30,7 +31,9 @@ from reports.workflow import (
     reopen_report,
     return_key_change,
     return_report,
+    start_import,
     start_report,
+    submit_import,
     submit_report,
     touch_for_edit,
     withdraw_report,
@@ -64,7 +67,15 @@ PERFORM: dict[str, Perform] = {
     Action.APPROVE_LOCAL: lambda r, c, u: approve_local(r, u),
     Action.APPROVE: lambda r, c, u: approve_report(r, u),
     Action.REOPEN: lambda r, c, u: reopen_report(r, u, REASON),
+    Action.IMPORT: lambda r, c, u: _import(r, u),
 }
+
+
+def _import(report: Report, admin: User) -> None:
+    """An administrator's bulk import of the month (reports.services.import_for_enterprise)."""
+    with transaction.atomic():
+        locked, _created = start_import(report.enterprise_id, report.period, admin)
+        submit_import(locked, admin, {})
 
 
 def actor(personas: Personas, role: str) -> User:
@@ -139,6 +150,7 @@ def test_the_transition_table_is_the_documented_status_matrix() -> None:
         "approve_local": ({S.PENDING}, S.PENDING, {local}, False),
         "approve": ({S.PENDING}, S.APPROVED, {senior}, False),
         "reopen": ({S.APPROVED}, S.RETURNED, {senior}, True),
+        "import": (editable, S.PENDING, {local, senior}, False),
     }
     actual = {
         str(action): (set(t.sources), t.target, set(t.roles), t.needs_reason)

@@ -6,14 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from accounts.administrators import may_manage_administrators
 from accounts.models import User
+from jobs.models import Job
+from jobs.runner import enqueue
 from lib.access import role_required
 from reports.models import Report
 from reports.periods import Period
 from reports.workflow import PeriodError, TransitionError, open_periods
+from transfer.bulk import BULK_KIND, bulk_template
 from transfer.imports import import_template, own_report_for_template
 from transfer.reader import WorkbookRefused, size_limit_message
 from transfer.template import build_template
@@ -141,3 +145,68 @@ def _max_bytes() -> int:
 
 def _max_mb() -> float:
     return _max_bytes() / (1024 * 1024)
+
+
+# --- Administrators' bulk import ---------------------------------------------------------------
+
+admins_only = role_required(User.Type.LOCAL_ADMIN, User.Type.SENIOR_ADMIN)
+
+
+def _bulk_admin(user: Any) -> None:
+    """National administrators and those of a province import for many enterprises; 404 else."""
+    if not may_manage_administrators(user):
+        raise Http404
+
+
+@admins_only
+def bulk_template_download(request: HttpRequest) -> FileResponse:
+    _bulk_admin(request.user)
+    period = _open_period(request.GET.get("period"))
+    out = bulk_template(request.user, period)  # type: ignore[arg-type]
+    return FileResponse(
+        out, as_attachment=True, filename=f"批量导入模板-{period}.xlsx", content_type=XLSX
+    )
+
+
+@admins_only
+def bulk_import_view(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    _bulk_admin(user)
+    months = [str(p) for p in open_periods()]
+    context: dict[str, Any] = {
+        "months": months,
+        "chosen": request.POST.get("period") or months[0],
+        "dry_run": request.POST.get("dry_run") == "1",
+        "max_mb": f"{_max_mb():g}",
+        "jobs": Job.objects.filter(owner=user, kind=BULK_KIND)[:10],
+    }
+    if request.method != "POST":
+        return render(request, "transfer/bulk.html", context)
+    errors: dict[str, str] = {}
+    try:
+        period = _open_period(request.POST.get("period"))
+    except Http404:
+        errors["period"] = "请选择报表月份。"
+    upload = request.FILES.get("file")
+    status = 400
+    if upload is None:
+        errors["file"] = "请选择要导入的批量导入模板文件。"
+    elif upload.size > _max_bytes():
+        errors["file"] = size_limit_message()
+        status = 413
+    if errors:
+        context["form_errors"] = errors
+        return render(request, "transfer/bulk.html", context, status=status)
+    assert upload is not None
+    label = "批量导入校验" if context["dry_run"] else "批量导入"
+    job = Job(
+        kind=BULK_KIND,
+        title=f"{period} 月报{label}（{upload.name}）"[:200],
+        owner=user,
+        params={"period": str(period), "dry_run": context["dry_run"]},
+        input_name=(upload.name or "")[:200],
+    )
+    job.input_file.save(f"bulk-{user.pk}.xlsx", upload, save=False)
+    job.save()
+    enqueue(job)
+    return redirect("jobs:detail", job.pk)
