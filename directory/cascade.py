@@ -12,6 +12,7 @@ from django.db.models import Model, QuerySet
 from django.urls import reverse
 
 from directory.models import Industry, Region, RegistrationType
+from lib.memo import remember
 
 EMPTY_LABEL = "请选择"
 # Region and industry codes: anything else in a request is not looked up at all (a NUL byte, for
@@ -66,7 +67,10 @@ CASCADES = {c.kind: c for c in (REGION, INDUSTRY, REGISTRATION)}
 
 
 def option_choices(cascade: Cascade, parent_code: str | None) -> list[tuple[str, str]]:
-    return [("", EMPTY_LABEL), *cascade.children(parent_code).values_list("code", "name")]
+    return remember(
+        ("options", cascade.kind, parent_code),
+        lambda: [("", EMPTY_LABEL), *cascade.children(parent_code).values_list("code", "name")],
+    )
 
 
 def cascade_values(cascade: Cascade, leaf_code: object) -> dict[str, str]:
@@ -74,9 +78,24 @@ def cascade_values(cascade: Cascade, leaf_code: object) -> dict[str, str]:
     code, and the form checks it level by level as the page does. Unknown code: nothing."""
     if not isinstance(leaf_code, str) or not CODE_RE.fullmatch(leaf_code):
         return {}
-    node = cascade.model.objects.filter(pk=leaf_code).first()  # type: ignore[attr-defined]
-    chain = cascade.chain(node) if node is not None else []
-    return {name: n.pk for name, n in zip(cascade.field_names, chain, strict=False)}
+
+    def lookup() -> dict[str, str]:
+        node = cascade.model.objects.filter(pk=leaf_code).first()  # type: ignore[attr-defined]
+        chain = cascade.chain(node) if node is not None else []
+        return {name: n.pk for name, n in zip(cascade.field_names, chain, strict=False)}
+
+    return dict(remember(("values", cascade.kind, leaf_code), lookup))
+
+
+def _has_children(cascade: Cascade, code: str) -> bool:
+    return remember(("inner", cascade.kind, code), lambda: cascade.children(code).exists())
+
+
+def _node(cascade: Cascade, code: str) -> Model:
+    return remember(
+        ("node", cascade.kind, code),
+        lambda: cascade.model.objects.get(pk=code),  # type: ignore[attr-defined]
+    )
 
 
 class CascadeFormMixin:
@@ -141,7 +160,7 @@ class CascadeFormMixin:
                 form.cleaned_data[result_name] = None
                 continue
             leaf_code = codes[-1]
-            if len(codes) < len(cascade.field_names) and cascade.children(leaf_code).exists():
+            if len(codes) < len(cascade.field_names) and _has_children(cascade, leaf_code):
                 form.add_error(cascade.field_names[len(codes)], cascade.incomplete_message)
                 continue
-            form.cleaned_data[result_name] = cascade.model.objects.get(pk=leaf_code)  # type: ignore[attr-defined]
+            form.cleaned_data[result_name] = _node(cascade, leaf_code)

@@ -556,6 +556,7 @@ def import_for_enterprise(
     basic_info: BasicInfoForm,
     raw_values: Any,
     explanation: str = "",
+    catalogue: dict[str, Any] | None = None,
 ) -> tuple[Report, bool]:
     """One enterprise's month from an administrator's bulk import (data collected offline):
     checked with the same rules as the enterprise's own saves, written and submitted (待审核,
@@ -587,7 +588,7 @@ def import_for_enterprise(
             for e in check_explanations({"import": explanation})
         ]
     with transaction.atomic():
-        report, created = start_import(enterprise.pk, period, admin)
+        report, created = start_import(enterprise.pk, period, admin, catalogue)
         values, problems = parse_indicator_values(report, raw_values)
         errors += problems
         if not problems:

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from directory.models import Enterprise
+from lib.memo import remember
 from reports.expressions import EvalContext, RuleSyntaxError, as_decimal, compile_rule
 from reports.models import Indicator, IndicatorValue, Report, ValidationRule
 from reports.periods import Period
@@ -200,7 +201,12 @@ def _value_problem(spec: Spec, value: Decimal) -> tuple[str, str] | None:
 
 
 def rules_in_force(period: Period) -> list[ValidationRule]:
-    """Active rules whose months and effective range include the period (one query)."""
+    """Active rules whose months and effective range include the period (one query, or none
+    again within lib.memo.remembered_lookups)."""
+    return remember(("rules", str(period)), lambda: _rules_in_force(period))
+
+
+def _rules_in_force(period: Period) -> list[ValidationRule]:
     p = str(period)
     rows = ValidationRule.objects.filter(is_active=True, effective_from__lte=p).filter(
         Q(retired_from="") | Q(retired_from__gt=p)

@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import User
 from audit.context import current_ip
 from directory.models import Enterprise
+from lib.memo import remember
 from reports.catalogue import catalogue_for, snapshot
 from reports.content import Change
 from reports.models import KeyChangeRequest, Report, ReportEvent
@@ -363,7 +364,12 @@ def submit_report(
     return _sync(report, locked)
 
 
-def start_import(enterprise_id: int, period: Period | str, actor: User) -> tuple[Report, bool]:
+def start_import(
+    enterprise_id: int,
+    period: Period | str,
+    actor: User,
+    catalogue: dict[str, Any] | None = None,
+) -> tuple[Report, bool]:
     """An administrator's bulk import: the enterprise's report of the month, created if needed
     (in the administrator's name), then locked and checked like any submission. Call inside the
     transaction that writes and submits it."""
@@ -373,7 +379,7 @@ def start_import(enterprise_id: int, period: Period | str, actor: User) -> tuple
         period=str(period),
         defaults={
             "method": Report.Method.IMPORT,
-            "catalogue": lambda: snapshot(catalogue_for(period)),
+            "catalogue": lambda: catalogue or snapshot(catalogue_for(period)),
         },
     )
     if created:
@@ -395,7 +401,7 @@ def submit_import(report: Report, actor: User, content: dict[str, Any]) -> Repor
         version=report.version + 1,
         submitted_at=timezone.now(),
         first_reviewed_at=None,
-        review_level=first_review_level(report.enterprise_id),
+        review_level=review_level_in(report.enterprise.region),  # locked with its region
     )
     return report
 
@@ -511,10 +517,17 @@ def first_review_level(enterprise_id: int) -> str:
     """Local review where an active local administrator manages the enterprise's region (or a
     region above it); otherwise the report goes straight to national review."""
     region = Enterprise.objects.select_related("region").get(pk=enterprise_id).region
-    has_local = User.objects.filter(
-        user_type=User.Type.LOCAL_ADMIN, is_active=True, region_id__in=region.ancestor_codes()
-    ).exists()
-    return Report.ReviewLevel.LOCAL if has_local else Report.ReviewLevel.NATIONAL
+    return review_level_in(region)
+
+
+def review_level_in(region: Any) -> str:
+    def level() -> str:
+        has_local = User.objects.filter(
+            user_type=User.Type.LOCAL_ADMIN, is_active=True, region_id__in=region.ancestor_codes()
+        ).exists()
+        return Report.ReviewLevel.LOCAL if has_local else Report.ReviewLevel.NATIONAL
+
+    return remember(("review-level", region.code), level)
 
 
 def awaiting_local_review(report: Report) -> bool:
