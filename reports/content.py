@@ -32,14 +32,23 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def report_content(report: Report) -> dict[str, Any]:
-    """Everything the enterprise entered for the month, JSON-safe (figures as strings)."""
-    return {
-        "basic_info": report.basic_info,
-        "indicators": {
-            v.code: {c: _text(getattr(v, c)) for c in COLUMNS} for v in report.values.all()
-        },
-        "products": [
+def report_content(report: Report, known: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything the enterprise entered for the month, JSON-safe (figures as strings). `known`
+    gives parts the caller has just written (e.g. {"products": [], "answers": {}} for a month
+    created a moment ago), which are then not read back."""
+    known = known or {}
+    content: dict[str, Any] = {"basic_info": report.basic_info}
+    if "indicators" in known:
+        values = known["indicators"]
+    else:
+        values = {v.code: {c: getattr(v, c) for c in COLUMNS} for v in report.values.all()}
+    content["indicators"] = {
+        code: {c: _text(columns.get(c)) for c in COLUMNS} for code, columns in values.items()
+    }
+    content["products"] = (
+        known["products"]
+        if "products" in known
+        else [
             {
                 "name": p.name,
                 "code": p.code,
@@ -51,10 +60,19 @@ def report_content(report: Report) -> dict[str, Any]:
                 },
             }
             for p in report.products.all()
-        ],
-        "answers": {str(q): v for q, v in report.answers.values_list("question_id", "value")},
-        "explanations": dict(report.explanations.values_list("rule", "text")),
-    }
+        ]
+    )
+    content["answers"] = (
+        known["answers"]
+        if "answers" in known
+        else {str(q): v for q, v in report.answers.values_list("question_id", "value")}
+    )
+    content["explanations"] = (
+        known["explanations"]
+        if "explanations" in known
+        else dict(report.explanations.values_list("rule", "text"))
+    )
+    return content
 
 
 @dataclass(frozen=True)

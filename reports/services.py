@@ -114,10 +114,11 @@ def _report_for_edit(user: User, period: Period, method: str) -> Report:
 
 
 @contextmanager
-def _audited(report: Report, user: User) -> Iterator[None]:
+def _audited(report: Report, user: User, new: bool = False) -> Iterator[None]:
     """Around the writes of a save, inside its transaction and after the report is locked: a month
-    that was submitted before keeps what this save changed (an edit event, before and after)."""
-    submitted = report.events.filter(action__in=SUBMISSIONS).exists()
+    that was submitted before keeps what this save changed (an edit event, before and after).
+    `new`: created in this transaction, so never submitted."""
+    submitted = not new and report.events.filter(action__in=SUBMISSIONS).exists()
     before = report_content(report) if submitted else None
     yield
     if before is not None:
@@ -601,16 +602,23 @@ def import_for_enterprise(
             ]
         if errors:
             raise ReportInputError(errors)
-        with _audited(report, admin):
+        reasons = {w.rule: explanation for w in result.warnings} if explanation else {}
+        with _audited(report, admin, new=created):
             report.basic_info = info
             report.save(update_fields=["basic_info", "updated_at"])
-            report.values.all().delete()
+            if not created:
+                report.values.all().delete()
             IndicatorValue.objects.bulk_create(
                 IndicatorValue(report=report, code=code, **columns)
                 for code, columns in values.items()
             )
-            if explanation:
-                _store_explanations(report, {w.rule: explanation for w in result.warnings})
+            _store_explanations(report, reasons)
         _update_enterprise(enterprise, info)
-        submit_import(report, admin, report_content(report))
+        # A month created just now holds only what was written here: nothing to read back.
+        known = (
+            {"indicators": values, "products": [], "answers": {}, "explanations": reasons}
+            if created
+            else {"indicators": values}
+        )
+        submit_import(report, admin, report_content(report, known))
     return report, created
