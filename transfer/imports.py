@@ -6,18 +6,20 @@ or nothing. Every problem is reported with its sheet and cell, e.g. "主要经�
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any
 
 from django.db import transaction
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.workbook.workbook import Workbook
 
 from accounts.models import User
 from audit.context import current_ip
 from directory.models import Enterprise, EnterpriseSize, HoldingType
 from reports.basic_info import BasicInfoForm, changed_key_fields
+from reports.content import PRODUCT_LABELS
 from reports.models import Report, ValidationRule
 from reports.periods import Period
 from reports.selectors import get_own_report
@@ -91,6 +93,7 @@ class ImportOutcome:
     saved: bool
     report: Report | None = None
     errors: list[CellError] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)  # what each error's cell is, in words
     warnings: list[Issue] = field(default_factory=list)  # soft rules: reasons wanted at step 2
     indicators: int = 0  # indicators with at least one figure
     products: int = 0
@@ -341,6 +344,30 @@ def check_template(
     return parsed, report, form, warnings
 
 
+def cell_label(error: CellError, catalogue: dict[str, Any]) -> str:
+    """What a cell of the template holds, e.g. "工业总产值 本年1-本月" for 主要经济指标!D3."""
+    match = re.fullmatch(r"([A-Z]+)(\d+)", error.cell)
+    if not match:
+        return ""
+    column = column_index_from_string(match.group(1))
+    offset = int(match.group(2)) - FIRST_ROW
+    if offset < 0:
+        return ""
+    if error.sheet == BASIC_SHEET and offset < len(BASIC_FIELDS):
+        return BASIC_FIELDS[offset].label
+    if error.sheet == INDICATOR_SHEET:
+        specs = ordered_specs(catalogue)
+        if offset < len(specs):
+            spec = specs[offset]
+            names = {index: name for name, index in INDICATOR_COLUMNS.items()}
+            return f"{spec.name} {spec.label(names[column])}" if column in names else spec.name
+    if error.sheet == PRODUCT_SHEET:
+        headers = {i: k for k, i in {**PRODUCT_TEXT_COLUMNS, **PRODUCT_NUMBER_COLUMNS}.items()}
+        key = headers.get(column)
+        return f"第{offset + 1}种产品 {PRODUCT_LABELS.get(key, '')}".strip() if key else ""
+    return ""
+
+
 def open_template(upload: IO[bytes], size: int | None) -> Workbook:
     from transfer.reader import open_workbook
 
@@ -380,6 +407,7 @@ def import_template(
         saved=False,
         report=report if report.pk else None,
         errors=parsed.errors,
+        labels=[cell_label(e, report.catalogue) for e in parsed.errors],
         warnings=warnings,
         indicators=sum(
             1 for c in parsed.indicators.values() if any(v is not None for v in c.values())

@@ -123,6 +123,7 @@ def import_view(request: HttpRequest) -> HttpResponse:
         context["form_errors"] = {"file": getattr(exc, "message", str(exc))}
         return render(request, "transfer/import.html", context, status=409)
     context["outcome"] = outcome
+    context["rows"] = list(zip(outcome.errors, outcome.labels, strict=False))
     if outcome.errors:
         return render(request, "transfer/import.html", context, status=400)
     if outcome.saved:
