@@ -306,3 +306,20 @@ def test_api_import_is_for_enterprises(personas: Personas, username: str) -> Non
     headers = api_token(username)
     response = Client().get("/api/v1/reports/2026-10/template.xlsx", headers=headers)
     assert response.status_code == 403
+
+
+def test_the_enterprise_downloads_its_filled_month(clerk: Client, personas: Personas) -> None:
+    from tests.test_api_review import submitted
+
+    assert clerk.get("/transfer/report/", {"period": "2026-10"}).status_code == 404
+    submitted(personas.ningbo_enterprise)
+    response = clerk.get("/transfer/report/", {"period": "2026-10"})
+    assert response.status_code == 200
+    wb = load_workbook(BytesIO(response.content))
+    ws = wb["主要经济指标"]
+    row = next(r for r in range(3, 30) if ws.cell(row=r, column=8).value == "gross_output")
+    assert (ws.cell(row=row, column=3).value, ws.cell(row=row, column=4).value) == (1000, 9000)
+    other = personas.client_for(personas.guangdong_enterprise)
+    assert other.get("/transfer/report/", {"period": "2026-10"}).status_code == 404
+    admin = personas.client_for(personas.ningbo_admin)
+    assert admin.get("/transfer/report/", {"period": "2026-10"}).status_code == 404

@@ -16,6 +16,7 @@ from jobs.runner import enqueue
 from lib.access import role_required
 from reports.models import Report
 from reports.periods import Period
+from reports.selectors import get_own_report
 from reports.workflow import PeriodError, TransitionError, open_periods
 from transfer.bulk import BULK_KIND, bulk_template
 from transfer.imports import import_template, own_report_for_template
@@ -61,6 +62,23 @@ def template_download(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(content, content_type=XLSX)
     name = f"数据模板-{user.enterprise.code}-{period}.xlsx"
     response["Content-Disposition"] = _attachment(name)
+    return response
+
+
+@enterprise_only
+def report_download(request: HttpRequest) -> HttpResponse:
+    """GET ?period=YYYY-MM: the enterprise's own filled month as a workbook (the template's
+    layout, with what was saved); 404 for a month it has not started."""
+    user: Any = request.user
+    try:
+        period = Period.parse(request.GET.get("period", ""))
+    except ValueError:
+        raise Http404("报表月份不正确。") from None
+    report = get_own_report(user, str(period))
+    if report is None:
+        raise Http404("该月报表尚未填报。")
+    response = HttpResponse(build_template(user.enterprise, period, report), content_type=XLSX)
+    response["Content-Disposition"] = _attachment(f"月报-{user.enterprise.code}-{period}.xlsx")
     return response
 
 
