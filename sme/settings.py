@@ -174,8 +174,6 @@ STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # 上报导入: the largest workbook accepted (bytes); larger uploads get 413 with a message.
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 10 * 1024 * 1024)
-# Above this many data rows a bulk import runs as a background job with a progress bar.
-IMPORT_INLINE_ROWS = env_int("IMPORT_INLINE_ROWS", 500)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 LOGGING = {
