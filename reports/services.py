@@ -596,8 +596,13 @@ def import_for_enterprise(
             result = check_indicators(report, values)
             errors += [issue_error(i) for i in result.errors]
             unexplained = [] if explanation else result.unexplained_warnings
+            names = {code: d.get("name", code) for code, d in report.catalogue.items()}
             errors += [
-                FieldError("explanations", "unexplained", f"{w.message}：请填写原因说明。")
+                FieldError(
+                    "explanations",
+                    "unexplained",
+                    f"{names.get(w.indicator, '')}{w.message}（请在“原因说明”中填写原因）",
+                )
                 for w in unexplained
             ]
         if errors:

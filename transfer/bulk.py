@@ -173,6 +173,11 @@ class BulkResult:
     refused: int = 0
     checked: int = 0  # dry run: rows that would be saved
     problems: list[RowProblem] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # column letter → its header
+
+    def label(self, problem: RowProblem) -> str:
+        """What the problem's cell holds: the header of its column."""
+        return self.headers.get(problem.cell.rstrip("0123456789"), "")
 
     @property
     def counts(self) -> dict[str, int]:
@@ -327,6 +332,9 @@ def run_bulk_import(
     period = check_period_open(period)
     bulk = BulkFile(upload, period, size)
     result = BulkResult()
+    result.headers = {
+        get_column_letter(bulk.index[c.key] + 1): c.header.removesuffix(" *") for c in bulk.columns
+    }
     total = bulk.count_rows()
     if progress:
         progress(0, total)
@@ -475,9 +483,10 @@ def result_workbook(result: BulkResult, period: Period, dry_run: bool) -> IO[byt
     else:
         summary = [f"{label} {count}" for label, count in result.counts.items()]
         ws.append(row_cells(ws, summary))
-    ws.append(row_cells(ws, ["行号", "机构代码", "单元格", "问题"], bold=True))
+    ws.append(row_cells(ws, ["行号", "机构代码", "单元格", "项目", "问题"], bold=True))
     for p in result.problems:
-        ws.append(row_cells(ws, [p.row, p.code, f"{DATA_SHEET}!{p.cell}", p.message]))
+        cell = f"{DATA_SHEET}!{p.cell}"
+        ws.append(row_cells(ws, [p.row, p.code, cell, result.label(p), p.message]))
     out = tempfile.TemporaryFile(suffix=".xlsx")
     wb.save(out)
     out.seek(0)
@@ -509,7 +518,13 @@ def handle_bulk_job(job: Any) -> str:
         return exc.message
     job.summary = {"校验通过": result.checked, "拒绝": result.refused} if dry_run else result.counts
     job.problems = [
-        {"row": p.row, "cell": f"{DATA_SHEET}!{p.cell}", "code": p.code, "message": p.message}
+        {
+            "row": p.row,
+            "cell": f"{DATA_SHEET}!{p.cell}",
+            "label": result.label(p),
+            "code": p.code,
+            "message": p.message,
+        }
         for p in result.problems[:500]
     ]
     with result_workbook(result, period, dry_run) as out:
