@@ -323,3 +323,19 @@ def test_the_enterprise_downloads_its_filled_month(clerk: Client, personas: Pers
     assert other.get("/transfer/report/", {"period": "2026-10"}).status_code == 404
     admin = personas.client_for(personas.ningbo_admin)
     assert admin.get("/transfer/report/", {"period": "2026-10"}).status_code == 404
+
+
+@pytest.mark.parametrize("period", ["2026-10", "2026-03"])
+def test_imported_month_is_submitted_like_one_filled_online(
+    clerk: Client, personas: Personas, period: str
+) -> None:
+    """The manual's way: import, then go on through the wizard and 上报 (here the current month
+    and a 补报 month)."""
+    from reports.services import submit
+
+    assert upload(clerk, good(template(clerk, period)), period=period).status_code == 302
+    assert clerk.get(f"/reports/{period}/indicators/").status_code == 200
+    report, _ = submit(personas.ningbo_enterprise, Report.objects.get(period=period))
+    assert (report.status, report.method) == (Report.Status.PENDING, Report.Method.IMPORT)
+    event = ReportEvent.objects.filter(report=report, action="submit").get()
+    assert event.details["content"]["indicators"]["gross_output"]["ytd"] == "9000.000"
