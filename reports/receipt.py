@@ -15,7 +15,7 @@ from reports.models import Report
 from reports.periods import Period
 from reports.services import stored_values
 from reports.validation import COLUMNS
-from reports.workflow import Action
+from reports.workflow import SUBMISSIONS
 
 
 def has_receipt(report: Report | None) -> bool:
@@ -41,9 +41,10 @@ def _decimal(text: Any) -> Decimal | None:
 
 
 def submitted_content(report: Report) -> dict[str, Any] | None:
-    """What the latest submission kept in its audit entry, or None when it kept nothing."""
+    """What the latest submission (the enterprise's or an administrator's import) kept in its
+    audit entry, or None when it kept nothing."""
     details = (
-        report.events.filter(action=Action.SUBMIT)
+        report.events.filter(action__in=SUBMISSIONS)
         .order_by("-at", "-id")
         .values_list("details", flat=True)
         .first()
