@@ -51,6 +51,17 @@ def enterprises_visible_to(user: User) -> QuerySet[Enterprise]:
     return Enterprise.objects.none()
 
 
+def enterprise_in_scope(user: User, enterprise: Enterprise) -> bool:
+    """The rule of enterprises_visible_to for one enterprise already in hand (no query)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_senior_admin:
+        return True
+    if user.is_local_admin and user.region is not None:
+        return str(enterprise.region_id).startswith(user.region.prefix)
+    return bool(user.is_enterprise and user.enterprise_id == enterprise.pk)
+
+
 def get_report_for_user(user: User, pk: int | str) -> Report:
     try:
         return reports_visible_to(user).get(pk=pk)

@@ -268,11 +268,18 @@ def save_indicators(
 
 
 def check_indicators(
-    report: Report, values: dict[str, dict[str, Decimal | None]]
+    report: Report,
+    values: dict[str, dict[str, Decimal | None]],
+    explained: dict[str, str] | None = None,
 ) -> ValidationResult:
-    explanations = (
-        dict(report.explanations.values_list("rule", "text")) if report.pk is not None else {}
-    )
+    """The validation engine on `values`, with the reasons stored for the month (or `explained`,
+    when the caller knows them: {} for a month created a moment ago)."""
+    if explained is not None:
+        explanations = explained
+    elif report.pk is not None:
+        explanations = dict(report.explanations.values_list("rule", "text"))
+    else:
+        explanations = {}
     return validate(
         values,
         report.catalogue,
@@ -589,11 +596,11 @@ def import_for_enterprise(
             for e in check_explanations({"import": explanation})
         ]
     with transaction.atomic():
-        report, created = start_import(enterprise.pk, period, admin, catalogue)
+        report, created = start_import(enterprise, period, admin, catalogue)
         values, problems = parse_indicator_values(report, raw_values)
         errors += problems
         if not problems:
-            result = check_indicators(report, values)
+            result = check_indicators(report, values, explained={} if created else None)
             errors += [issue_error(i) for i in result.errors]
             unexplained = [] if explanation else result.unexplained_warnings
             names = {code: d.get("name", code) for code, d in report.catalogue.items()}
@@ -609,8 +616,7 @@ def import_for_enterprise(
             raise ReportInputError(errors)
         reasons = {w.rule: explanation for w in result.warnings} if explanation else {}
         with _audited(report, admin, new=created):
-            report.basic_info = info
-            report.save(update_fields=["basic_info", "updated_at"])
+            report.basic_info = info  # saved with the status, by submit_import
             if not created:
                 report.values.all().delete()
             IndicatorValue.objects.bulk_create(

@@ -27,7 +27,12 @@ from reports.catalogue import catalogue_for, snapshot
 from reports.content import Change
 from reports.models import KeyChangeRequest, Report, ReportEvent
 from reports.periods import Period, current_report_month
-from reports.selectors import NOT_FOUND, counts_generation_key, reports_visible_to
+from reports.selectors import (
+    NOT_FOUND,
+    counts_generation_key,
+    enterprise_in_scope,
+    reports_visible_to,
+)
 
 Status = Report.Status
 Role = User.Type
@@ -365,38 +370,48 @@ def submit_report(
 
 
 def start_import(
-    enterprise_id: int,
+    enterprise: Enterprise,
     period: Period | str,
     actor: User,
     catalogue: dict[str, Any] | None = None,
 ) -> tuple[Report, bool]:
-    """An administrator's bulk import: the enterprise's report of the month, created if needed
-    (in the administrator's name), then locked and checked like any submission. Call inside the
-    transaction that writes and submits it."""
+    """An administrator's bulk import: the enterprise's report of the month, created (in the
+    administrator's name) if there is none, else locked and checked like any submission. Call
+    inside the transaction that writes and submits it. A month created here is new to this
+    transaction: nobody else can hold it, and a concurrent creation fails on the unique key."""
     period = check_period_open(period)
-    report, created = Report.objects.get_or_create(
-        enterprise_id=enterprise_id,
-        period=str(period),
-        defaults={
-            "method": Report.Method.IMPORT,
-            "catalogue": lambda: catalogue or snapshot(catalogue_for(period)),
-        },
+    if not enterprise_in_scope(actor, enterprise):  # scope first, then role, as _begin does
+        raise Http404(NOT_FOUND)
+    _check_role(Action.IMPORT, actor)
+    existing = (
+        Report.objects.filter(enterprise_id=enterprise.pk, period=str(period))
+        .values_list("pk", flat=True)
+        .first()
     )
-    if created:
-        _event(report, Action.CREATE, actor, from_status="")
-    locked = _begin(report.pk, actor, Action.IMPORT)
-    _check_status(Action.IMPORT, locked)
-    return locked, created
+    if existing is not None:
+        locked = _lock(existing, actor)
+        _check_status(Action.IMPORT, locked)
+        return locked, False
+    report = Report.objects.create(
+        enterprise=enterprise,
+        period=str(period),
+        method=Report.Method.IMPORT,
+        catalogue=catalogue or snapshot(catalogue_for(period)),
+    )
+    _event(report, Action.CREATE, actor, from_status="")
+    return report, True
 
 
 def submit_import(report: Report, actor: User, content: dict[str, Any]) -> Report:
     """The imported month goes to review like the enterprise's own submission (待审核, first level
-    by its region), with 上报导入 as its method and the administrator as the submitter."""
+    by its region), with 上报导入 as its method and the administrator as the submitter. The
+    basic information written by the import is saved with the status."""
     _move(
         report,
         Action.IMPORT,
         actor,
         details={"content": content},
+        basic_info=report.basic_info,
         method=Report.Method.IMPORT,
         version=report.version + 1,
         submitted_at=timezone.now(),

@@ -74,7 +74,7 @@ PERFORM: dict[str, Perform] = {
 def _import(report: Report, admin: User) -> None:
     """An administrator's bulk import of the month (reports.services.import_for_enterprise)."""
     with transaction.atomic():
-        locked, _created = start_import(report.enterprise_id, report.period, admin)
+        locked, _created = start_import(report.enterprise, report.period, admin)
         submit_import(locked, admin, {})
 
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from django.core.files import File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
@@ -55,6 +55,7 @@ CHUNK = 100
 # Basic facts of the row, after 用户ID / 机构代码 / 企业名称 (the enterprise is found by its code).
 ROW_BASIC = tuple(f for f in BASIC_FIELDS if f.key not in ("enterprise_name", "code"))
 NOT_IN_SCOPE = "机构代码在您的管理范围内不存在。"
+CONCURRENT = "该企业本月报表正在被同时填写或导入，请稍后重新导入这一行。"
 
 
 @dataclass(frozen=True)
@@ -444,6 +445,9 @@ def _process_chunk(
         except TransitionError as exc:
             result.refused += 1
             result.problems.append(RowProblem(row.number, f"A{row.number}", row.code, exc.message))
+        except IntegrityError:  # the month was created meanwhile by someone else
+            result.refused += 1
+            result.problems.append(RowProblem(row.number, f"A{row.number}", row.code, CONCURRENT))
     return len(rows)
 
 

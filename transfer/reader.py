@@ -8,9 +8,12 @@ mode; formulas are never evaluated: a formula in an input cell is refused with i
 from __future__ import annotations
 
 import datetime as dt
+import lzma
 import re
+import struct
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
@@ -26,6 +29,23 @@ MACRO_TYPES = (
     "application/vnd.ms-excel.template.macroEnabled.main+xml",
 )
 NOT_XLSX = "文件不是有效的 Excel 工作簿（.xlsx），请使用平台下载的数据模板填写后上传。"
+DAMAGED = "文件已损坏或不完整，请重新保存后上传。"
+# What zipfile raises on a damaged or hostile archive besides BadZipFile: a corrupt deflate
+# stream (zlib.error), a stream cut short (EOFError), an unknown compression method
+# (NotImplementedError), an encrypted part (RuntimeError), a name flagged UTF-8 that is not
+# (UnicodeDecodeError, a ValueError), a header field out of range (struct.error, OverflowError).
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+    OverflowError,
+    struct.error,
+)
 
 
 class WorkbookRefused(Exception):
@@ -76,8 +96,8 @@ def open_workbook(
     try:
         with zipfile.ZipFile(upload) as archive:
             _check_archive(archive, max_unpacked or MAX_UNPACKED)
-    except zipfile.BadZipFile:
-        raise WorkbookRefused("文件已损坏或不完整，请重新保存后上传。") from None
+    except ZIP_ERRORS:
+        raise WorkbookRefused(DAMAGED) from None
     upload.seek(0)
     try:
         return load_workbook(upload, read_only=streaming, data_only=False, keep_links=False)
@@ -106,7 +126,10 @@ def _check_archive(archive: zipfile.ZipFile, max_unpacked: int) -> None:
 
 # --- Cells ---------------------------------------------------------------------------------------
 
-THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+# Groups of three after the first, all with the same separator: 1,234.5 or 1 234 567 (a space
+# comes from a pasted non-breaking or thin space, folded by NFKC). Anything else with a comma or
+# a space inside ("1,23,4", "12 34") is refused rather than guessed at.
+THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?P<sep>[, ])\d{3}((?P=sep)\d{3})*(\.\d+)?$")
 PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
@@ -136,11 +159,11 @@ def number(value: Any) -> tuple[Decimal | None, str | None]:
         if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
             return None, "请填写数字。"
         return Decimal(str(value)), None
-    text = normalise_text(value).replace(" ", "")
+    text = normalise_text(value)
     if not text:
         return None, None
     if THOUSANDS.match(text):
-        text = text.replace(",", "")
+        text = text.replace(",", "").replace(" ", "")
     if not PLAIN_NUMBER.match(text):
         return None, f"“{str(value)[:20]}”不是数字，请填写数字。"
     try:
