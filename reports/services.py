@@ -178,19 +178,23 @@ def save_basic_info(
 
 
 def _update_enterprise(enterprise: Any, info: dict[str, Any]) -> None:
-    """Non-key facts of step 1 keep the enterprise's record current (regions, size, holding)."""
-    enterprise.region_id = info["region"]
-    enterprise.registration_type_id = info["registration_type"]
-    enterprise.holding_type = info["holding_type"] or ""
-    enterprise.size = info["size"] or ""
-    enterprise.contact_person = info["contact_person"]
-    enterprise.contact_phone = info["phone"] or info["mobile"]
-    fields = ["region", "registration_type", "holding_type", "size"]
-    fields += ["contact_person", "contact_phone"]
+    """Non-key facts of step 1 keep the enterprise's record current (regions, size, holding);
+    written only when one of them changed."""
+    new = {
+        "region_id": info["region"],
+        "registration_type_id": info["registration_type"],
+        "holding_type": info["holding_type"] or "",
+        "size": info["size"] or "",
+        "contact_person": info["contact_person"],
+        "contact_phone": info["phone"] or info["mobile"],
+    }
     if enterprise.industry_id is None:
-        enterprise.industry_id = info["industry"]
-        fields.append("industry")
-    enterprise.save(update_fields=fields)
+        new["industry_id"] = info["industry"]
+    changed = [name for name, value in new.items() if getattr(enterprise, name) != value]
+    for name in changed:
+        setattr(enterprise, name, new[name])
+    if changed:
+        enterprise.save(update_fields=[name.removesuffix("_id") for name in changed])
 
 
 # Step 2 ----------------------------------------------------------------------------------------
