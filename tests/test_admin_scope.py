@@ -25,6 +25,7 @@ PAGES = [
     "/stats/completion/?period=2026-10&region=330200",
     "/stats/completion/enterprises/?period=2026-10&region=330200",
     "/stats/completion.xlsx?period=2026-10&region=330200",
+    "/stats/reports.xlsx?period=2026-10&region=330200",
     "/notices/manage/{notice}/edit/",
 ]
 API = [
@@ -105,3 +106,42 @@ def test_guangdong_gets_none_of_zhejiangs_enterprises_from_the_api(
     assert worklist.status_code == changes.status_code == completion.status_code == 200
     for response in (worklist, changes, completion):
         assert "宁波" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/review/export.xlsx?period=2026-10&status=all",
+        "/stats/reports.xlsx?period=2026-10",
+        "/stats/completion.xlsx?period=2026-10",
+        "/transfer/bulk/template/?period=2026-10",
+    ],
+)
+def test_guangdong_exports_hold_none_of_zhejiangs_enterprises(
+    personas: Personas, objects: dict[str, int], path: str
+) -> None:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    Report.objects.create(  # one row of its own, so that an empty file cannot pass
+        enterprise=personas.guangdong_enterprise.enterprise,
+        period="2026-10",
+        status=Report.Status.PENDING,
+    )
+    with time_machine.travel(NOW, tick=False):
+        client = personas.client_for(personas.guangdong_admin)
+        response = client.get(path)
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    wb = load_workbook(BytesIO(body), read_only=True)
+    cells = [
+        str(value)
+        for ws in wb.worksheets
+        if ws.sheet_state == "visible"
+        for row in ws.iter_rows(values_only=True)
+        for value in row
+        if value is not None
+    ]
+    assert not any("宁波" in c or "33029997" in c or "330211" in c for c in cells)
+    assert any("广州" in c or "44010001" in c or "广东" in c or "440106" in c for c in cells)
