@@ -53,6 +53,7 @@ from transfer.template import (
     PRODUCT_TEXT_COLUMNS,
     fingerprint,
     ordered_specs,
+    product_headers,
 )
 
 TEMPLATE_MAX_UNPACKED = 30 * 1024 * 1024  # a filled template unpacks to well under 1 MB
@@ -217,8 +218,9 @@ def _parse_indicators(ws: Any, catalogue: dict[str, Any], parsed: ParsedTemplate
 
 
 def _parse_products(ws: Any, parsed: ParsedTemplate) -> None:
-    header = [ws.cell(row=2, column=i).value for i in range(1, 4)]
-    if header != ["产品名称", "产品代码", "计量单位"]:
+    expected = product_headers()
+    header = [ws.cell(row=2, column=i).value for i in range(1, len(expected) + 2)]
+    if header != [*expected, None]:  # a column deleted, inserted or moved
         raise _structure_error(ws, 2)
     for offset in range(PRODUCT_ROWS + 50):  # rows typed below the template's 50 are refused
         row = FIRST_ROW + offset

@@ -17,13 +17,20 @@ import zlib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
+from xml.etree import ElementTree
 
 from django.conf import settings
 from openpyxl import load_workbook
+from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
 MAX_UNPACKED = 200 * 1024 * 1024  # what the parts of a workbook may unpack to, all together
 MAX_RATIO = 200  # a part compressed more than this is a bomb, not a spreadsheet
+# A workbook opened whole gets an object for every cell of a merged range or of a hyperlink's
+# range, and each hyperlink is looked up among the merged ranges: a template has a handful.
+MAX_RANGES = 1000
+MAX_RANGE_CELLS = 20_000
+RANGE_TAGS = ("mergeCell", "hyperlink")
 MACRO_TYPES = (
     "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
     "application/vnd.ms-excel.template.macroEnabled.main+xml",
@@ -96,6 +103,8 @@ def open_workbook(
     try:
         with zipfile.ZipFile(upload) as archive:
             _check_archive(archive, max_unpacked or MAX_UNPACKED)
+            if not streaming:  # read-only mode reads neither merged cells nor hyperlinks
+                _check_ranges(archive)
     except ZIP_ERRORS:
         raise WorkbookRefused(DAMAGED) from None
     upload.seek(0)
@@ -122,6 +131,36 @@ def _check_archive(archive: zipfile.ZipFile, max_unpacked: int) -> None:
     types = archive.read("[Content_Types].xml").decode("utf-8", "replace")
     if "xl/vbaProject.bin" in names or any(t in types for t in MACRO_TYPES):
         raise WorkbookRefused("不接受含宏的工作簿（.xlsm），请另存为 .xlsx 后上传。")
+
+
+def _check_ranges(archive: zipfile.ZipFile) -> None:
+    """Count the cells of merged ranges and hyperlinks before openpyxl makes them: a single
+    <mergeCell ref="A1:XFD1048576"/> of a few bytes is 17 billion cells. Every part is looked
+    at, for a worksheet is wherever the workbook's relationships say."""
+    ranges = cells = 0
+    for info in archive.infolist():
+        try:
+            for _event, element in ElementTree.iterparse(archive.open(info)):
+                if element.tag.rpartition("}")[2] in RANGE_TAGS:
+                    ranges += 1
+                    cells += sum(_cells_in(ref) for ref in element.get("ref", "").split())
+                    if ranges > MAX_RANGES or cells > MAX_RANGE_CELLS:
+                        raise WorkbookRefused(
+                            "工作簿中合并单元格或超链接的范围过大，请取消合并、删除超链接后重新上传。"
+                        )
+                element.clear()
+        except ElementTree.ParseError:
+            continue  # not XML, or broken: openpyxl refuses it if it is a part it reads
+
+
+def _cells_in(ref: str) -> int:
+    try:
+        min_col, min_row, max_col, max_row = range_boundaries(ref)
+    except (ValueError, TypeError):
+        return 1  # openpyxl cannot read it either
+    columns = abs((max_col or 16384) - (min_col or 1)) + 1  # "A:C" is whole columns
+    rows = abs((max_row or 1048576) - (min_row or 1)) + 1  # "1:3" whole rows
+    return columns * rows
 
 
 # --- Cells ---------------------------------------------------------------------------------------

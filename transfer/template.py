@@ -385,10 +385,16 @@ def _write_indicators(
             _number_validation(ws, negative).sqref = MultiCellRange(" ".join(cells))
 
 
-def _write_products(ws: Worksheet, period: Period, lines: list[ProductLine]) -> None:
+def product_headers() -> list[str]:
+    """The header row of 产品产销存, in column order (the import checks it whole)."""
     labels = ["产品名称", "产品代码", "计量单位"]
     labels += [f"产量 {label}" for label in COLUMN_LABELS.values()]
     labels += [f"销量 {label}" for label in COLUMN_LABELS.values()]
+    return labels
+
+
+def _write_products(ws: Worksheet, period: Period, lines: list[ProductLine]) -> None:
+    labels = product_headers()
     _title(ws, f"主要产品产销存（{period}），每行一种产品", len(labels))
     _header(ws, labels)
     for offset in range(PRODUCT_ROWS):
