@@ -298,7 +298,7 @@ def test_api_import_refuses_what_is_not_a_template(clerk: Client, settings) -> N
         headers=headers,
     )
     assert response.status_code == 413
-    assert "MB" in response.json()["detail"]
+    assert response.json()["detail"] == "文件超过 100 字节，请删除多余内容后重新上传。"
 
 
 @pytest.mark.parametrize("username", ["ningbo", "admin"])
@@ -339,3 +339,23 @@ def test_imported_month_is_submitted_like_one_filled_online(
     assert (report.status, report.method) == (Report.Status.PENDING, Report.Method.IMPORT)
     event = ReportEvent.objects.filter(report=report, action="submit").get()
     assert event.details["content"]["indicators"]["gross_output"]["ytd"] == "9000.000"
+
+
+def test_an_unreadable_required_cell_is_one_error_not_two(clerk: Client) -> None:
+    content = template(clerk)
+    response = upload(clerk, fill(good(content), indicators={"gross_output": {"ytd": "abc"}}))
+    page = response.content.decode()
+    ytd = cell_of(content, "主要经济指标", "gross_output", "ytd")
+    assert page.count(f"主要经济指标!{ytd}") == 1
+    assert "工业总产值为必填项" not in page
+
+
+def test_the_size_limit_is_said_in_round_units(clerk: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    from transfer.reader import size_limit_message
+
+    settings.IMPORT_MAX_BYTES = 5_000_000
+    assert size_limit_message() == "文件超过 4.7 MB，请删除多余内容后重新上传。"
+    settings.IMPORT_MAX_BYTES = 1000
+    assert "1000 字节" in size_limit_message()
+    settings.IMPORT_MAX_BYTES = 300 * 1024
+    assert "300 KB" in clerk.get("/transfer/import/").content.decode()

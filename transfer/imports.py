@@ -336,7 +336,17 @@ def check_template(
     if not problems:
         result = check_indicators(report, values)
         expressions = dict(ValidationRule.objects.values_list("code", "expression"))
+        # An indicator with a cell that could not be read is judged on a blank: its rule errors
+        # ("为必填项", "不能小于") would only repeat the cell's own error in other words.
+        unreadable = {
+            code
+            for code, row in parsed.indicator_rows.items()
+            for e in parsed.errors
+            if e.sheet == INDICATOR_SHEET and re.sub(r"^[A-Z]+", "", e.cell) == str(row)
+        }
         for issue in result.errors:
+            if issue.indicator in unreadable:
+                continue
             column = issue.field or focus_column(expressions.get(issue.rule, ""), issue.indicator)
             where = _indicator_cell(parsed, issue.indicator, column)
             parsed.errors.append(CellError(INDICATOR_SHEET, where, issue.message))

@@ -78,9 +78,18 @@ class CellError:
         return f"{self.where}: {self.message}"
 
 
+def size_limit() -> str:
+    """IMPORT_MAX_BYTES as people read it: "10 MB", "1.5 MB", "900 KB" (rounded down)."""
+    size = int(settings.IMPORT_MAX_BYTES)
+    if size >= 1024 * 1024:
+        return f"{int(size * 10 / (1024 * 1024)) / 10:g} MB"
+    if size >= 1024:
+        return f"{size // 1024} KB"
+    return f"{size} 字节"
+
+
 def size_limit_message() -> str:
-    mb = settings.IMPORT_MAX_BYTES / (1024 * 1024)
-    return f"文件超过 {mb:g} MB，请删除多余内容后重新上传。"
+    return f"文件超过 {size_limit()}，请删除多余内容后重新上传。"
 
 
 def open_workbook(

@@ -20,7 +20,7 @@ from reports.selectors import get_own_report
 from reports.workflow import PeriodError, TransitionError, open_periods
 from transfer.bulk import BULK_KIND, bulk_template
 from transfer.imports import import_template, own_report_for_template
-from transfer.reader import WorkbookRefused, size_limit_message
+from transfer.reader import WorkbookRefused, size_limit, size_limit_message
 from transfer.template import build_template
 from transfer.xlsx import XLSX
 
@@ -98,7 +98,7 @@ def import_view(request: HttpRequest) -> HttpResponse:
         "chosen": request.POST.get("period") or (choosable[0] if choosable else ""),
         "filler": request.POST.get("filler", user.enterprise.contact_person),
         "dry_run": request.POST.get("dry_run") == "1",
-        "max_mb": f"{_max_mb():g}",
+        "max_size": size_limit(),
     }
     if request.method != "POST":
         return render(request, "transfer/import.html", context)
@@ -162,10 +162,6 @@ def _max_bytes() -> int:
     return int(settings.IMPORT_MAX_BYTES)
 
 
-def _max_mb() -> float:
-    return _max_bytes() / (1024 * 1024)
-
-
 # --- Administrators' bulk import ---------------------------------------------------------------
 
 admins_only = role_required(User.Type.LOCAL_ADMIN, User.Type.SENIOR_ADMIN)
@@ -196,7 +192,7 @@ def bulk_import_view(request: HttpRequest) -> HttpResponse:
         "months": months,
         "chosen": request.POST.get("period") or months[0],
         "dry_run": request.POST.get("dry_run") == "1",
-        "max_mb": f"{_max_mb():g}",
+        "max_size": size_limit(),
         "jobs": Job.objects.filter(owner=user, kind=BULK_KIND)[:10],
     }
     if request.method != "POST":
