@@ -224,3 +224,26 @@ def test_a_file_that_is_not_a_bulk_workbook_fails_the_job_with_a_message(
     assert job.status == Job.Status.DONE
     assert "损坏" in job.message or "不是" in job.message
     assert "损坏" in client.get(response.url).content.decode() or "不是" in job.message
+
+
+def test_a_workbook_with_a_damaged_sheet_is_refused_before_any_row_is_saved(
+    personas: Personas,
+) -> None:
+    import zipfile
+
+    enterprises(3)
+    client = personas.client_for(personas.zhejiang_admin)
+    good = fill_rows(bulk_template(client))
+    source = zipfile.ZipFile(BytesIO(good))
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) * 2 // 3]  # cut off in the middle of the rows
+            target.writestr(info, data)
+    post(client, out.getvalue())
+    job = Job.objects.get()
+    assert job.status == Job.Status.DONE
+    assert "损坏" in job.message
+    assert not Report.objects.exists()

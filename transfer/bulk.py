@@ -31,7 +31,14 @@ from reports.selectors import enterprises_visible_to
 from reports.services import FieldError, ReportInputError, import_for_enterprise
 from reports.workflow import TransitionError, check_period_open
 from transfer.imports import CASCADE_PARTS, CHOICES
-from transfer.reader import WorkbookRefused, is_formula, normalise_text, number, open_workbook
+from transfer.reader import (
+    DAMAGED,
+    WorkbookRefused,
+    is_formula,
+    normalise_text,
+    number,
+    open_workbook,
+)
 from transfer.template import (
     BASIC_FIELDS,
     CODE_LIST_ORDER,
@@ -237,7 +244,14 @@ class BulkFile:
             raise WorkbookRefused("本月的指标目录已调整，该模板已过期，请重新下载批量导入模板。")
 
     def count_rows(self) -> int:
-        return max(0, (self.ws.max_row or 0) - KEY_ROW)
+        """Read the sheet once through before anything is saved: the exact number of rows for
+        the progress bar, and a damaged part refused now rather than half-way through."""
+        try:
+            return sum(1 for _ in self.ws.iter_rows(min_row=FIRST_DATA_ROW, values_only=True))
+        except WorkbookRefused:
+            raise
+        except Exception:  # openpyxl and zipfile raise many kinds on a broken part
+            raise WorkbookRefused(DAMAGED) from None
 
     def rows(self) -> Iterator[BulkRow]:
         n = FIRST_DATA_ROW - 1
