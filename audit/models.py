@@ -7,16 +7,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-
-class AuditQuerySet(models.QuerySet["AuditEntry"]):
-    def update(self, **kwargs: object) -> int:
-        raise PermissionError("审计记录不可修改。")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise PermissionError("审计记录不可删除。")
+from lib.models import AppendOnlyModel
 
 
-class AuditEntry(models.Model):
+class AuditEntry(AppendOnlyModel):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="操作人"
     )
@@ -29,8 +23,6 @@ class AuditEntry(models.Model):
     before = models.JSONField("修改前", null=True, blank=True)
     after = models.JSONField("修改后", null=True, blank=True)
 
-    objects = AuditQuerySet.as_manager()
-
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object")]
@@ -39,11 +31,3 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.summary}"
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk is not None:
-            raise PermissionError("审计记录不可修改。")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise PermissionError("审计记录不可删除。")

@@ -93,7 +93,7 @@ def known_basic_info(enterprise: Enterprise, period: str, report: Report | None)
     """Step 1 as the platform knows it: this month's, else the latest earlier month's, else the
     enterprise's own record (the form's and the data template's pre-filled values)."""
     info = (report.basic_info if report else None) or _earlier_basic_info(enterprise, period)
-    return info or _enterprise_info(enterprise)
+    return info or enterprise_info(enterprise)
 
 
 def _ordered(form: BasicInfoForm) -> BasicInfoForm:
@@ -106,7 +106,7 @@ def _earlier_basic_info(enterprise: Enterprise, period: str) -> dict[str, Any] |
     return next((info for info in earlier.values_list("basic_info", flat=True) if info), None)
 
 
-def _enterprise_info(enterprise: Enterprise) -> dict[str, Any]:
+def enterprise_info(enterprise: Enterprise) -> dict[str, Any]:
     phone = enterprise.contact_phone
     is_mobile = MOBILE_RE.fullmatch(phone) is not None
     return {

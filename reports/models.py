@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 
 from directory.models import Enterprise
+from lib.models import AppendOnlyModel
 
 
 class IndicatorQuerySet(models.QuerySet["Indicator"]):
@@ -196,15 +197,7 @@ class Explanation(models.Model):
         return f"{self.report} {self.rule}"
 
 
-class ReportEventQuerySet(models.QuerySet["ReportEvent"]):
-    def update(self, **kwargs: object) -> int:
-        raise PermissionError("审计记录不可修改。")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise PermissionError("审计记录不可删除。")
-
-
-class ReportEvent(models.Model):
+class ReportEvent(AppendOnlyModel):
     """One status change of a report, or one change of its content after it was first submitted
     (action "edit", same status before and after, the changes in `details`): who, when, from
     where, what, why. Written once, never changed."""
@@ -225,8 +218,6 @@ class ReportEvent(models.Model):
     ip = models.GenericIPAddressField("来源地址", null=True, blank=True)
     at = models.DateTimeField("时间", auto_now_add=True)
 
-    objects = ReportEventQuerySet.as_manager()
-
     class Meta:
         ordering = ["at", "id"]
         verbose_name = "状态变更记录"
@@ -234,14 +225,6 @@ class ReportEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report} {self.from_status}→{self.to_status}"
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk is not None:
-            raise PermissionError("审计记录不可修改。")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise PermissionError("审计记录不可删除。")
 
 
 class ValidationRule(models.Model):

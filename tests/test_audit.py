@@ -9,6 +9,7 @@ from audit.models import AuditEntry
 from notices.models import Notice
 from reports.models import Indicator, Report, ReportEvent
 from tests.conftest import Personas
+from transfer.models import ImportLog
 
 
 def test_publishing_changing_and_deleting_a_notice_is_recorded(personas: Personas) -> None:
@@ -93,6 +94,19 @@ def test_the_trails_cannot_be_changed_or_deleted(personas: Personas) -> None:
     with pytest.raises(PermissionError):
         ReportEvent.objects.filter(pk=event.pk).update(reason="x")
     assert AuditEntry.objects.get().summary == "发布平台动态：动态"
+    log = ImportLog.objects.create(
+        user=personas.ningbo_enterprise, period="2026-10", sha256="0" * 64, outcome="refused"
+    )
+    log.outcome = "saved"
+    for attempt in (
+        log.save,
+        log.delete,
+        lambda: ImportLog.objects.update(outcome="saved"),
+        lambda: ImportLog.objects.all().delete(),
+    ):
+        with pytest.raises(PermissionError):
+            attempt()
+    assert ImportLog.objects.get().outcome == "refused"
 
 
 def test_the_django_admin_offers_no_edit_or_delete_of_the_trail(personas: Personas) -> None:

@@ -26,6 +26,7 @@ from directory.models import Enterprise
 from lib.memo import remembered_lookups
 from reports.basic_info import BasicInfoForm
 from reports.catalogue import catalogue_for, snapshot
+from reports.forms import enterprise_info
 from reports.periods import Period
 from reports.selectors import enterprises_visible_to
 from reports.services import FieldError, ReportInputError, import_for_enterprise
@@ -136,16 +137,7 @@ def bulk_template(user: User, period: Period) -> IO[bytes]:
 def _prefilled_row(
     enterprise: Enterprise, columns: list[Column], lists: dict[str, list[str]]
 ) -> list[Any]:
-    known = {
-        "code_type": enterprise.code_type,
-        "industry": enterprise.industry_id,
-        "region": enterprise.region_id,
-        "registration_type": enterprise.registration_type_id,
-        "holding_type": enterprise.holding_type,
-        "size": enterprise.size,
-        "contact_person": enterprise.contact_person,
-        "phone": enterprise.contact_phone,
-    }
+    known = enterprise_info(enterprise)  # the enterprise record, as step 1 starts from it
     user = getattr(enterprise, "user", None)
     row: list[Any] = []
     for column in columns:
@@ -374,21 +366,8 @@ def run_bulk_import(
     return result
 
 
+@transaction.atomic  # one commit per chunk; each row is a savepoint of its own
 def _process(
-    admin: User,
-    period: Period,
-    bulk: BulkFile,
-    rows: list[BulkRow],
-    scope: Any,
-    seen: dict[str, int],
-    result: BulkResult,
-    dry_run: bool,
-) -> int:
-    with transaction.atomic():
-        return _process_chunk(admin, period, bulk, rows, scope, seen, result, dry_run)
-
-
-def _process_chunk(
     admin: User,
     period: Period,
     bulk: BulkFile,

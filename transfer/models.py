@@ -6,16 +6,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-
-class ImportLogQuerySet(models.QuerySet["ImportLog"]):
-    def update(self, **kwargs: object) -> int:
-        raise PermissionError("审计记录不可修改。")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise PermissionError("审计记录不可删除。")
+from lib.models import AppendOnlyModel
 
 
-class ImportLog(models.Model):
+class ImportLog(AppendOnlyModel):
     class Outcome(models.TextChoices):
         SAVED = "saved", "已导入"
         CHECKED = "checked", "校验通过（未导入）"
@@ -44,8 +38,6 @@ class ImportLog(models.Model):
     ip = models.GenericIPAddressField("来源地址", null=True, blank=True)
     at = models.DateTimeField("时间", auto_now_add=True)
 
-    objects = ImportLogQuerySet.as_manager()
-
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name = "导入记录"
@@ -53,11 +45,3 @@ class ImportLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.period} {self.get_outcome_display()}"
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk is not None:
-            raise PermissionError("审计记录不可修改。")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise PermissionError("审计记录不可删除。")
