@@ -13,6 +13,7 @@ from typing import IO, Any
 
 from django.db import transaction
 from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
 from accounts.models import User
@@ -35,7 +36,16 @@ from reports.services import (
 from reports.validation import Issue, focus_column
 from reports.workflow import check_period_open
 from transfer.models import ImportLog
-from transfer.reader import CellError, WorkbookRefused, is_formula, normalise_text, number
+from transfer.reader import (
+    DAMAGED,
+    CellError,
+    WorkbookRefused,
+    is_formula,
+    normalise_text,
+    number,
+    open_workbook,
+    sheet_merges,
+)
 from transfer.template import (
     BASIC_FIELDS,
     BASIC_KEY_COLUMN,
@@ -136,7 +146,35 @@ def _cell_value(ws: Any, row: int, column: int, errors: list[CellError]) -> Any:
     return cell.value
 
 
-def _check_structure(wb: Workbook, parsed: ParsedTemplate) -> None:
+@dataclass(frozen=True)
+class _Blank:
+    row: int
+    column: int
+    value: None = None
+    data_type: str = "n"
+
+    @property
+    def coordinate(self) -> str:
+        return f"{get_column_letter(self.column)}{self.row}"
+
+
+class Grid:
+    """A sheet of the template held as its filled cells, read once in openpyxl's read-only
+    mode (which parses a sheet only when asked: the 代码表 of a few thousand rows never is)."""
+
+    def __init__(self, ws: Any, last_row: int) -> None:
+        self.title = ws.title
+        self.cells: dict[tuple[int, int], Any] = {}
+        for row in ws.iter_rows(min_row=1, max_row=last_row):
+            for cell in row:
+                if cell.value is not None:
+                    self.cells[(cell.row, cell.column)] = cell
+
+    def cell(self, row: int, column: int) -> Any:
+        return self.cells.get((row, column)) or _Blank(row, column)
+
+
+def _check_structure(wb: Workbook, merges: dict[str, list[str]], parsed: ParsedTemplate) -> None:
     missing = [name for name in DATA_SHEETS if name not in wb.sheetnames]
     if missing:
         raise WorkbookRefused(
@@ -145,20 +183,26 @@ def _check_structure(wb: Workbook, parsed: ParsedTemplate) -> None:
     known = {*DATA_SHEETS, MARK_SHEET, "代码表", "填报说明"}
     parsed.ignored_sheets = [name for name in wb.sheetnames if name not in known]
     for name in DATA_SHEETS:
-        ws = wb[name]
-        for merged in ws.merged_cells.ranges:
-            if merged.max_row >= FIRST_ROW:
+        for ref in merges.get(name, []):
+            try:
+                _min_col, _min_row, _max_col, max_row = range_boundaries(ref)
+            except (ValueError, TypeError):
+                max_row = FIRST_ROW
+            if max_row is None or max_row >= FIRST_ROW:
                 parsed.errors.append(
-                    CellError(name, str(merged), "填写区域不能合并单元格，请取消合并后再导入。")
+                    CellError(name, ref, "填写区域不能合并单元格，请取消合并后再导入。")
                 )
 
 
-def parse_template(wb: Workbook, catalogue: dict[str, Any]) -> ParsedTemplate:
+def parse_template(
+    wb: Workbook, catalogue: dict[str, Any], merges: dict[str, list[str]] | None = None
+) -> ParsedTemplate:
     parsed = ParsedTemplate()
-    _check_structure(wb, parsed)
-    _parse_basic(wb[BASIC_SHEET], parsed)
-    _parse_indicators(wb[INDICATOR_SHEET], catalogue, parsed)
-    _parse_products(wb[PRODUCT_SHEET], parsed)
+    _check_structure(wb, merges or {}, parsed)
+    _parse_basic(Grid(wb[BASIC_SHEET], FIRST_ROW + len(BASIC_FIELDS) + 1), parsed)
+    last = FIRST_ROW + len(catalogue) + 1
+    _parse_indicators(Grid(wb[INDICATOR_SHEET], last), catalogue, parsed)
+    _parse_products(Grid(wb[PRODUCT_SHEET], FIRST_ROW + PRODUCT_ROWS + 50), parsed)
     return parsed
 
 
@@ -313,10 +357,14 @@ def check_template(
         raise WorkbookRefused(
             f"{period} 月报表当前状态为「{report.get_status_display()}」，不能导入。", status=409
         )
-    wb = open_template(upload, size)
+    wb, merges = open_template(upload, size)
     try:
         check_mark(read_mark(wb), enterprise, period, report.catalogue)
-        parsed = parse_template(wb, report.catalogue)
+        parsed = parse_template(wb, report.catalogue, merges)
+    except WorkbookRefused:
+        raise
+    except Exception:  # read-only mode parses a sheet when it is read: damage shows up here
+        raise WorkbookRefused(DAMAGED) from None
     finally:
         wb.close()
     form = BasicInfoForm.from_json(parsed.basic_info)
@@ -380,10 +428,14 @@ def cell_label(error: CellError, catalogue: dict[str, Any]) -> str:
     return ""
 
 
-def open_template(upload: IO[bytes], size: int | None) -> Workbook:
-    from transfer.reader import open_workbook
-
-    return open_workbook(upload, size, streaming=False, max_unpacked=TEMPLATE_MAX_UNPACKED)
+def open_template(upload: IO[bytes], size: int | None) -> tuple[Workbook, dict[str, list[str]]]:
+    """The template in read-only mode, and the merged ranges of its sheets."""
+    wb = open_workbook(upload, size, streaming=True, max_unpacked=TEMPLATE_MAX_UNPACKED)
+    try:
+        return wb, sheet_merges(upload)
+    except WorkbookRefused:
+        wb.close()
+        raise
 
 
 def import_template(

@@ -112,7 +112,7 @@ def open_workbook(
     try:
         with zipfile.ZipFile(upload) as archive:
             _check_archive(archive, max_unpacked or MAX_UNPACKED)
-            if not streaming:  # read-only mode reads neither merged cells nor hyperlinks
+            if not streaming:  # opened whole, openpyxl expands merged cells and hyperlinks
                 _check_ranges(archive)
     except ZIP_ERRORS:
         raise WorkbookRefused(DAMAGED) from None
@@ -142,24 +142,59 @@ def _check_archive(archive: zipfile.ZipFile, max_unpacked: int) -> None:
         raise WorkbookRefused("不接受含宏的工作簿（.xlsm），请另存为 .xlsx 后上传。")
 
 
-def _check_ranges(archive: zipfile.ZipFile) -> None:
+def _check_ranges(archive: zipfile.ZipFile) -> dict[str, list[str]]:
     """Count the cells of merged ranges and hyperlinks before openpyxl makes them: a single
     <mergeCell ref="A1:XFD1048576"/> of a few bytes is 17 billion cells. Every part is looked
-    at, for a worksheet is wherever the workbook's relationships say."""
+    at, for a worksheet is wherever the workbook's relationships say. Returns the merged
+    ranges of each part."""
     ranges = cells = 0
+    merges: dict[str, list[str]] = {}
     for info in archive.infolist():
         try:
             for _event, element in ElementTree.iterparse(archive.open(info)):
-                if element.tag.rpartition("}")[2] in RANGE_TAGS:
+                tag = element.tag.rpartition("}")[2]
+                if tag in RANGE_TAGS:
                     ranges += 1
-                    cells += sum(_cells_in(ref) for ref in element.get("ref", "").split())
+                    refs = element.get("ref", "").split()
+                    cells += sum(_cells_in(ref) for ref in refs)
                     if ranges > MAX_RANGES or cells > MAX_RANGE_CELLS:
                         raise WorkbookRefused(
                             "工作簿中合并单元格或超链接的范围过大，请取消合并、删除超链接后重新上传。"
                         )
+                    if tag == "mergeCell":
+                        merges.setdefault(info.filename, []).extend(refs)
                 element.clear()
         except ElementTree.ParseError:
             continue  # not XML, or broken: openpyxl refuses it if it is a part it reads
+    return merges
+
+
+def sheet_merges(upload: IO[bytes]) -> dict[str, list[str]]:
+    """The merged ranges of each sheet, by its title, read from the parts themselves: the
+    template is read in read-only mode, which does not see them. Call after open_workbook."""
+    upload.seek(0)
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            by_part = _check_ranges(archive)
+            if not by_part:
+                return {}
+            names = {}
+            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+            targets = {
+                r.get("Id"): r.get("Target", "").lstrip("/").removeprefix("xl/") for r in rels
+            }
+            book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            for sheet in book.iter():
+                if sheet.tag.rpartition("}")[2] != "sheet":
+                    continue
+                rel = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), None)
+                part = f"xl/{targets.get(rel, '')}"
+                names[part] = sheet.get("name", "")
+    except (*ZIP_ERRORS, KeyError, ElementTree.ParseError):
+        raise WorkbookRefused(DAMAGED) from None
+    finally:
+        upload.seek(0)
+    return {names[part]: refs for part, refs in by_part.items() if part in names}
 
 
 def _cells_in(ref: str) -> int:
