@@ -31,7 +31,6 @@ from reports.periods import Period
 from reports.selectors import reports_visible_to
 from review.selectors import deadline_moment
 
-REPORTED = Report.REPORTED
 NOT_IN_SCOPE = "地区不存在或不在您的管理范围内。"
 REGION_CODE = re.compile(r"^\d{6}$")
 
@@ -140,13 +139,13 @@ def scoped_reports(user: User, period: Period, region: Region | None) -> QuerySe
 
 def _report_counts(period: Period) -> dict[str, Count]:
     return {
-        "reported": Count("pk", filter=Q(status__in=REPORTED)),
+        "reported": Count("pk", filter=Q(status__in=Report.REPORTED)),
         "pending": Count("pk", filter=Q(status=Report.Status.PENDING)),
         "approved": Count("pk", filter=Q(status=Report.Status.APPROVED)),
         "returned": Count("pk", filter=Q(status=Report.Status.RETURNED)),
         "on_time": Count(
             "pk",
-            filter=Q(status__in=REPORTED, submitted_at__lt=deadline_moment(period)),
+            filter=Q(status__in=Report.REPORTED, submitted_at__lt=deadline_moment(period)),
         ),
     }
 
@@ -219,7 +218,7 @@ def _by_enterprise(user: User, period: Period, region: Region) -> CompletionTabl
         if report is not None:
             status = report["status"]
             row.status = status
-            if status in REPORTED:
+            if status in Report.REPORTED:
                 row.reported = 1
                 row.pending = int(status == Report.Status.PENDING)
                 row.approved = int(status == Report.Status.APPROVED)
@@ -242,12 +241,12 @@ def enterprises_behind(
     qs = Enterprise.objects.within(region).select_related("region")
     conditions = {
         "enterprises": None,
-        "reported": Q(status__in=REPORTED),
+        "reported": Q(status__in=Report.REPORTED),
         "pending": Q(status=Report.Status.PENDING),
         "approved": Q(status=Report.Status.APPROVED),
         "returned": Q(status=Report.Status.RETURNED),
-        "not_reported": Q(status__in=REPORTED),
-        "on_time": Q(status__in=REPORTED, submitted_at__lt=deadline_moment(period)),
+        "not_reported": Q(status__in=Report.REPORTED),
+        "on_time": Q(status__in=Report.REPORTED, submitted_at__lt=deadline_moment(period)),
     }
     condition = conditions[status]
     if condition is not None:

@@ -28,6 +28,7 @@ from reports.models import (
 )
 from reports.workflow import return_report
 from tests.conftest import PASSWORD, Personas
+from tests.test_report_services import basic, flow
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -79,39 +80,9 @@ def owner(personas: Personas) -> Api:
 
 
 def basic_info(enterprise: Enterprise, **overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "enterprise_name": enterprise.name,
-        "code_type": enterprise.code_type,
-        "code": enterprise.code,
-        "legal_representative": "张三",
-        "industry": "1311",
-        "region": "330211",
-        "registration_type": "173",
-        "holding_type": "3",
-        "size": "3",
-        "listed": False,
-        "stock_code": "",
-        "address": "宁波北仑甬清临港二路168号",
-        "postal_code": "315200",
-        "website": "https://kanger.example.cn",
-        "contact_person": "杨莎莎",
-        "phone": "0574-86601234",
-        "fax": "",
-        "mobile": "13857401234",
-        "email": "yang.shasha@example.com",
-        "main_business": "大米加工",
-    }
-    data.update(overrides)
-    return data
-
-
-def flow(current: float, ytd: float, ly_current: float, ly_ytd: float) -> dict[str, float]:
-    return {
-        "current": current,
-        "ytd": ytd,
-        "last_year_current": ly_current,
-        "last_year_ytd": ly_ytd,
-    }
+    """The services' step 1 (tests.test_report_services.basic), with a mobile and an e-mail."""
+    contact = {"mobile": "13857401234", "email": "yang.shasha@example.com"}
+    return basic(enterprise, **{**contact, **overrides})
 
 
 def single(ytd: float, ly_ytd: float) -> dict[str, float]:

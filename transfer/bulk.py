@@ -31,7 +31,7 @@ from reports.periods import Period
 from reports.selectors import enterprises_visible_to
 from reports.services import FieldError, ReportInputError, import_for_enterprise
 from reports.workflow import TransitionError, check_period_open
-from transfer.imports import CASCADE_PARTS, CHOICES
+from transfer.imports import CASCADE_PARTS, basic_value
 from transfer.reader import (
     DAMAGED,
     WorkbookRefused,
@@ -271,20 +271,7 @@ class BulkFile:
             return value
 
         code = normalise_text(get("code")).upper().replace("-", "")
-        basic: dict[str, Any] = {}
-        for f in ROW_BASIC:
-            raw = get(f"basic.{f.key}")
-            text = normalise_text(raw)
-            if f.key in CASCADE_PARTS:
-                basic[f.key] = text.split(" ", 1)[0] if text else None
-            elif f.key in CHOICES:
-                basic[f.key] = CHOICES[f.key].get(text, text)
-            elif f.key == "listed":
-                basic[f.key] = {"是": True, "否": False, "": False}.get(text, text)
-            elif f.key in ("address", "main_business", "contact_person"):
-                basic[f.key] = str(raw).strip() if raw is not None else ""
-            else:
-                basic[f.key] = text
+        basic = {f.key: basic_value(f.key, get(f"basic.{f.key}")) for f in ROW_BASIC}
         figures: dict[str, dict[str, Decimal | None]] = {}
         for spec in ordered_specs(self.catalogue):
             columns: dict[str, Decimal | None] = {}

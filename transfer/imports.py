@@ -23,7 +23,6 @@ from reports.basic_info import BasicInfoForm, changed_key_fields
 from reports.content import PRODUCT_LABELS
 from reports.models import Report, ValidationRule
 from reports.periods import Period
-from reports.selectors import get_own_report
 from reports.services import (
     check_indicators,
     parse_indicator_values,
@@ -219,19 +218,23 @@ def _parse_basic(ws: Any, parsed: ParsedTemplate) -> None:
         if ws.cell(row=row, column=BASIC_KEY_COLUMN).value != spec.key:
             raise _structure_error(ws, row)
         parsed.basic_rows[spec.key] = row
-        raw = _cell_value(ws, row, 2, parsed.errors)
-        text = normalise_text(raw)
-        if spec.key in CASCADE_PARTS:
-            value: Any = text.split(" ", 1)[0] if text else None
-        elif spec.key in CHOICES:
-            value = CHOICES[spec.key].get(text, text)
-        elif spec.key == "listed":
-            value = {"是": True, "否": False, "": False}.get(text, text)
-        elif spec.key in ("enterprise_name", "address", "main_business", "contact_person"):
-            value = str(raw).strip() if raw is not None else ""  # names keep their own width
-        else:
-            value = text
-        parsed.basic_info[spec.key] = value
+        parsed.basic_info[spec.key] = basic_value(spec.key, _cell_value(ws, row, 2, parsed.errors))
+
+
+def basic_value(key: str, raw: Any) -> Any:
+    """A basic-information cell as BasicInfoForm.from_json takes it: the code of a "代码 名称"
+    list entry, the code of a choice's label, 是/否 as a boolean; names and addresses as typed
+    (their own full-width characters kept), everything else folded to half width."""
+    text = normalise_text(raw)
+    if key in CASCADE_PARTS:
+        return text.split(" ", 1)[0] if text else None
+    if key in CHOICES:
+        return CHOICES[key].get(text, text)
+    if key == "listed":
+        return {"是": True, "否": False, "": False}.get(text, text)
+    if key in ("enterprise_name", "address", "main_business", "contact_person"):
+        return str(raw).strip() if raw is not None else ""
+    return text
 
 
 def _parse_indicators(ws: Any, catalogue: dict[str, Any], parsed: ParsedTemplate) -> None:
@@ -509,6 +512,3 @@ def _save_log(log: ImportLog, outcome: str, errors: list[str]) -> None:
     log.first_error = errors[0][:300] if errors else ""
     log.save()
 
-
-def own_report_for_template(user: User, period: Period) -> Report | None:
-    return get_own_report(user, str(check_period_open(period)))

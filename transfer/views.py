@@ -17,9 +17,9 @@ from lib.access import role_required
 from reports.models import Report
 from reports.periods import Period
 from reports.selectors import get_own_report
-from reports.workflow import PeriodError, TransitionError, open_periods
+from reports.workflow import PeriodError, TransitionError, check_period_open, open_periods
 from transfer.bulk import BULK_KIND, bulk_template
-from transfer.imports import import_template, own_report_for_template
+from transfer.imports import import_template
 from transfer.reader import WorkbookRefused, size_limit, size_limit_message
 from transfer.template import build_template
 from transfer.xlsx import XLSX
@@ -28,14 +28,11 @@ enterprise_only = role_required(User.Type.ENTERPRISE)
 
 
 def _open_period(text: str | None) -> Period:
-    """A month the enterprise may report (the current one or within the 补报 window), else 404."""
+    """A month that may be reported now (reports.workflow.check_period_open), else 404."""
     try:
-        period = Period.parse(text or "")
-    except ValueError:
-        raise Http404("报表月份不正确。") from None
-    if period not in open_periods():
-        raise Http404("该月份不在可填报的范围内。")
-    return period
+        return check_period_open(text or "")
+    except PeriodError:
+        raise Http404("该报表月份不在可填报的范围内。") from None
 
 
 def _months(user: Any) -> list[dict[str, Any]]:
@@ -57,7 +54,7 @@ def template_download(request: HttpRequest) -> HttpResponse:
     """GET ?period=YYYY-MM: the month's data template, pre-filled."""
     user: Any = request.user
     period = _open_period(request.GET.get("period"))
-    report = own_report_for_template(user, period)
+    report = get_own_report(user, str(period))
     content = build_template(user.enterprise, period, report)
     response = HttpResponse(content, content_type=XLSX)
     name = f"数据模板-{user.enterprise.code}-{period}.xlsx"
