@@ -511,4 +511,3 @@ def _save_log(log: ImportLog, outcome: str, errors: list[str]) -> None:
     log.error_count = len(errors)
     log.first_error = errors[0][:300] if errors else ""
     log.save()
-
