@@ -33,6 +33,7 @@ from reports.selectors import (
     enterprise_in_scope,
     reports_visible_to,
 )
+from reports.signals import status_changed
 
 Status = Report.Status
 Role = User.Type
@@ -234,6 +235,7 @@ def _move(
         setattr(report, name, value)
     report.save(update_fields=["status", *fields, "updated_at"])
     _new_generation(report.period)
+    status_changed.send(sender=Report, report=report, from_status=from_status)
     return _event(report, action, actor, from_status, reason=reason, details=details)
 
 

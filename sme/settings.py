@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "stats",
     "transfer",
     "jobs",
+    "analytics",
     "portal",
     "api",
 ]
