@@ -463,6 +463,33 @@ def cross(scope: Scope, period: Period, indicator: IndicatorInfo) -> CrossTable:
     )
 
 
+def overview(scope: Scope, period: Period) -> list[Row]:
+    """Every indicator of the month for the whole scope, with last month's figures: one query."""
+    infos = indicators_of(period)
+    months = (str(period), str(period.previous()))
+    rows = {
+        info.code: Row(info.code, info.name, Measure(info.averaged), Measure(info.averaged))
+        for info in infos
+    }
+    counts = {month: 0 for month in months}
+    items = (
+        scope.cells()
+        .filter(period__in=months, indicator__in=[*rows, REPORTS], dim=Dim.ALL)
+        .values("period", "indicator")
+        .annotate(**_sums())
+        .order_by()
+    )
+    for item in items:
+        if item["indicator"] == REPORTS:
+            counts[item["period"]] += int(item["n"] or 0)
+            continue
+        row = rows[item["indicator"]]
+        (row.now if item["period"] == months[0] else row.before).add(item)
+    for row in rows.values():
+        row.now.reports, row.before.reports = counts[months[0]], counts[months[1]]
+    return list(rows.values())
+
+
 # --- Trend -------------------------------------------------------------------------------------
 
 

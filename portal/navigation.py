@@ -31,6 +31,8 @@ NAV_ITEMS = (
     NavItem("审核管理", "报表审核", "review:worklist", roles=(L, S)),
     NavItem("审核管理", "关键信息变更", "review:changes", roles=(L, S)),
     NavItem("审核管理", "填报情况", "stats:completion", roles=(L, S)),
+    NavItem("统计分析", "运行监测分析", "analytics:page", roles=(L, S)),
+    NavItem("统计分析", "分析报告", "analytics:report", roles=(L, S)),
     # National administrators and those of a province (as for administrator accounts).
     NavItem("审核管理", "批量导入", "transfer:bulk", roles=(L, S), admin_manager=True),
     NavItem("信息服务", "通知公告", "notices:list", "?kind=notice"),

@@ -14,6 +14,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("reports/", include("reports.urls")),
     path("stats/", include("stats.urls")),
+    path("analytics/", include("analytics.urls")),
     path("review/", include("review.urls")),
     path("transfer/", include("transfer.urls")),
     path("jobs/", include("jobs.urls")),
