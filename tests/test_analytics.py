@@ -419,3 +419,13 @@ def test_figures_of_other_regions_never_reach_a_local_scope(personas: Personas) 
     assert zhejiang.total.now.level == Decimal(300)
     national = figures.aggregate(figures.scope_for(personas.senior_admin, None), period, info)
     assert national.total.now.level == Decimal(700)
+
+
+def test_an_approval_costs_five_queries_of_analytics(
+    personas: Personas, django_assert_num_queries: Any
+) -> None:
+    # lock, update, audit event, savepoint pair; analytics: two grouped reads, the answers, two
+    # upserts — whatever the number of indicators.
+    report = approved_in(personas, MONTHS[-1], "1100", "1000")
+    with django_assert_num_queries(10):
+        approve_report(report, personas.senior_admin)
