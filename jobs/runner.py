@@ -21,6 +21,11 @@ HANDLERS: dict[str, Handler] = {}
 FAILED_MESSAGE = "处理过程中发生错误，请稍后重试；如仍失败，请联系系统管理员。"
 
 
+class JobRefused(Exception):
+    """A handler's refusal meant for the owner (a region no longer in scope, a bad month): the
+    job fails with this message, not with the generic one of an unexpected error."""
+
+
 def register(kind: str) -> Callable[[Handler], Handler]:
     def decorator(handler: Handler) -> Handler:
         HANDLERS[kind] = handler
@@ -62,6 +67,11 @@ def run(job_pk: int) -> None:
     job = Job.objects.get(pk=job_pk)
     try:
         message = HANDLERS[job.kind](job)
+    except JobRefused as exc:
+        Job.objects.filter(pk=job.pk).update(
+            status=Job.Status.FAILED, message=str(exc)[:300], finished_at=timezone.now()
+        )
+        return
     except Exception:
         logger.exception("job %s (%s) failed", job.pk, job.kind)
         Job.objects.filter(pk=job.pk).update(
