@@ -22,7 +22,7 @@ migrate: $(STAMP)
 	$(DEMO_ENV) $(BIN)/python manage.py load_reference_data
 
 demo: migrate
-	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo --sample-enterprises 1200
 	@echo ""
 	@echo "演示账户（密码均为 Demo@2026）："
 	@echo "  admin      国家高级管理员"

@@ -315,17 +315,19 @@ def rebuild(periods: Iterable[str] | None = None) -> int:
     with transaction.atomic():
         Cell.objects.filter(period__in=months).delete()
         OptionCell.objects.filter(period__in=months).delete()
+        # One statement per dimension over all the months: each reads the values table once
+        # (per month, PostgreSQL would scan it once per month and dimension).
+        reports = counted_reports(months)
+        with connection.cursor() as cursor:
+            for query in _grouped(reports):
+                sql, params = query.query.sql_with_params()
+                cursor.execute(
+                    f"INSERT INTO {quote(Cell._meta.db_table)} ({columns}) {sql}", params
+                )
+                written += max(cursor.rowcount, 0)
         for month in months:
-            reports = counted_reports([month])
-            with connection.cursor() as cursor:
-                for query in _grouped(reports):
-                    sql, params = query.query.sql_with_params()
-                    cursor.execute(
-                        f"INSERT INTO {quote(Cell._meta.db_table)} ({columns}) {sql}", params
-                    )
-                    written += max(cursor.rowcount, 0)
             options: dict[tuple, int] = defaultdict(int)
-            for key, n in _answers(reports):
+            for key, n in _answers(counted_reports([month])):
                 options[key] += n
             OptionCell.objects.bulk_create(
                 (

@@ -34,6 +34,10 @@ class Cell:
     def label(cls, text: str, link: str = "") -> Cell:
         return cls(text, text, link)
 
+    @property
+    def numeric(self) -> bool:
+        return not isinstance(self.value, str)
+
 
 @dataclass
 class DisplayTable:
@@ -172,11 +176,13 @@ def trend_table(points_: list[TrendPoint], info: IndicatorInfo) -> DisplayTable:
 
 def cross_table(table: CrossTable) -> DisplayTable:
     info = table.indicator
+    # Twenty 门类 side by side: the columns carry the code, the note says which is which.
+    legend = "；".join(label for _, label in table.columns)
     out = DisplayTable(
         "cross",
         f"{info.name}{growth_header(info)}：地区 × 行业门类",
-        ["地区", *[label for _, label in table.columns], "合计"],
-        note="单元格为同比增长（%），按可比口径计算；“—”表示无可比数据。",
+        ["地区", *[key for key, _ in table.columns], "合计"],
+        note=f"单元格为同比增长（%），按可比口径计算；“—”表示无可比数据。行业门类：{legend}。",
     )
     for row, cells in table.rows:
         out.rows.append(
@@ -201,13 +207,17 @@ def cross_table(table: CrossTable) -> DisplayTable:
 
 
 def question_table(questions: list[QuestionFigures]) -> DisplayTable:
+    asked = [q for q in questions if q.respondents]
+    note = "多选题各选项占比之和可超过 100%。"
+    if len(asked) < len(questions):
+        note += f"另有 {len(questions) - len(asked)} 个题目本月无企业作答，未列出。"
     out = DisplayTable(
         "questions",
         "问卷调查",
         ["题目", "选项", "选择企业数", "占答题企业（%）", "较上月变化（百分点）", "答题企业数"],
-        note="多选题各选项占比之和可超过 100%。",
+        note=note,
     )
-    for q in questions:
+    for q in asked:
         for option in q.options:
             out.rows.append(
                 [

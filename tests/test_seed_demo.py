@@ -87,3 +87,20 @@ def test_the_manuals_enterprise_has_last_years_month_for_the_prefill(seeded: Non
     assert year_ago.status == Report.Status.APPROVED
     assert year_ago.values.get(code="gross_output").ytd > 0
     assert [e.to_status for e in year_ago.events.all()] == ["draft", "pending", "approved"]
+
+
+def test_the_analytics_sample_gives_the_national_administrator_a_picture(
+    reference_data: None,
+) -> None:
+    from analytics import cube
+
+    call_command("seed_demo", "--sample-enterprises", "40", stdout=StringIO())
+    enterprises = Enterprise.objects.count()
+    client = Client()
+    client.post("/accounts/login/", {"username": "admin", "password": "Demo@2026"})
+    html = client.get("/analytics/").content.decode()
+    assert "统计范围：<strong>全国</strong>" in html and html.count("<svg") == 2
+    months = sorted(set(cube.Report.objects.values_list("period", flat=True).distinct().order_by()))
+    assert len(months) >= 24 and cube.verify(months) == []
+    call_command("seed_demo", "--sample-enterprises", "40", stdout=StringIO())
+    assert Enterprise.objects.count() == enterprises  # once only

@@ -12,6 +12,7 @@ from django.utils import timezone
 from stdnum.cn import uscc
 
 from accounts.models import User
+from analytics import cube, dataset
 from directory.codes import org_code_check_char
 from directory.models import Enterprise, EnterpriseSize, HoldingType, Industry, Region
 from notices.models import Notice
@@ -21,6 +22,7 @@ from reports.periods import Period, current_report_month
 from reports.workflow import open_periods
 
 PASSWORD = "Demo@2026"
+SAMPLE_MARK = dataset.QUESTIONNAIRE_TITLE
 
 ADMINS = [
     # username, nickname, region code (None: national senior administrator)
@@ -207,6 +209,14 @@ class Command(BaseCommand):
         "可重复运行，已存在的数据保持不变。所有演示账户的密码为 Demo@2026。"
     )
 
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--sample-enterprises",
+            type=int,
+            default=0,
+            help="另生成这么多家合成企业及其近 24 个月的报表，供运行监测分析演示（只生成一次）。",
+        )
+
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
         if not Region.objects.exists() or not Industry.objects.exists():
@@ -244,7 +254,25 @@ class Command(BaseCommand):
         created += self._questionnaire()
         created += self._history("33029997")
         created += self._history("44010001")
+        # Reports written here bypass the workflow: the analytics aggregate is recomputed.
+        cube.rebuild(Report.objects.values_list("period", flat=True).distinct().order_by())
+        created += self._sample(options["sample_enterprises"])
         self.stdout.write(f"演示数据：新建 {created} 条记录。")
+
+    def _sample(self, enterprises: int) -> int:
+        """Synthetic enterprises with 24 months of reports (analytics.dataset), so that the
+        analytics pages have a national picture to show; once, marked by its questionnaire."""
+        if enterprises <= 0 or Questionnaire.objects.filter(title=SAMPLE_MARK).exists():
+            return 0
+        counts = dataset.generate(
+            enterprises,
+            24,
+            str(current_report_month()),
+            seed=2026,
+            out=lambda line: self.stdout.write(line),
+            append=True,
+        )
+        return counts.get("enterprises", 0) + counts.get("reports", 0)
 
     def _questionnaire(self) -> int:
         """One realistic survey on the open months, like those monitoring reports quote."""
