@@ -1,6 +1,7 @@
 """Numbers the Chinese way, at display only: amounts in 亿元 or 万元 (from the 千元 the reports
-carry), percentages and percentage points with one decimal, rounded half up, "—" where there is
-no figure. The pages, the Excel exports and the analysis report all format through here."""
+carry), electricity in 亿/万千瓦时, people in 万人 or whole 人, percentages and percentage points
+with one decimal, rounded half up, "—" where there is no figure. The pages, the Excel exports and
+the analysis report all format through here."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ TWO = Decimal("0.01")
 class DisplayUnit:
     label: str
     divisor: Decimal
+    places: Decimal = ONE  # decimals shown: none for whole people
 
     def scale(self, value: Decimal | None) -> Decimal | None:
         return None if value is None else value / self.divisor
@@ -24,8 +26,9 @@ class DisplayUnit:
 # Reported unit → (large display unit, its divisor; small display unit, its divisor).
 _SCALES: dict[str, tuple[DisplayUnit, DisplayUnit]] = {
     "千元": (DisplayUnit("亿元", Decimal(100000)), DisplayUnit("万元", Decimal(10))),
-    "千瓦时": (DisplayUnit("亿千瓦时", Decimal(100000)), DisplayUnit("万千瓦时", Decimal(10))),
-    "人": (DisplayUnit("万人", Decimal(10000)), DisplayUnit("人", Decimal(1))),
+    # 千瓦时 is the unit itself (kWh), not thousands of it.
+    "千瓦时": (DisplayUnit("亿千瓦时", Decimal(10**8)), DisplayUnit("万千瓦时", Decimal(10**4))),
+    "人": (DisplayUnit("万人", Decimal(10000)), DisplayUnit("人", Decimal(1), Decimal(1))),
 }
 
 
@@ -54,9 +57,8 @@ def number(value: Decimal | None, places: Decimal = ONE) -> str:
 
 
 def amount(value: Decimal | None, unit: DisplayUnit) -> str:
-    """A level in the display unit, e.g. "1,010.1" (亿元); one decimal, two for small units."""
-    scaled = unit.scale(value)
-    return number(scaled, ONE)
+    """A level in the display unit, e.g. "1,010.1" (亿元); one decimal, none for whole people."""
+    return number(unit.scale(value), unit.places)
 
 
 def percent(value: Decimal | None) -> str:

@@ -65,7 +65,7 @@ def level(value: Decimal | None, unit: fmt.DisplayUnit, averaged: bool = False) 
     if averaged:
         return Cell(fmt.number(value), fmt.rounded(value))
     scaled = unit.scale(value)
-    return Cell(fmt.amount(value, unit), scaled)
+    return Cell(fmt.amount(value, unit), scaled, places=0 if unit.places == 1 else 1)
 
 
 def percent(value: Decimal | None) -> Cell:
