@@ -320,6 +320,8 @@ def rebuild(periods: Iterable[str] | None = None) -> int:
         reports = counted_reports(months)
         with connection.cursor() as cursor:
             for query in _grouped(reports):
+                # Rows of one month and indicator land next to each other: a table reads few pages.
+                query = query.order_by("k_period", "k_indicator", "k_county")
                 sql, params = query.query.sql_with_params()
                 cursor.execute(
                     f"INSERT INTO {quote(Cell._meta.db_table)} ({columns}) {sql}", params
