@@ -259,8 +259,9 @@ def line_chart(
     unit: str = "%",
 ) -> Chart:
     """One line per series over the categories (e.g. 24 months of growth); None is a gap."""
-    categories = [str(c) for c in categories]
-    cleaned = [(str(name), [_number(v) for v in values]) for name, values in series]
+    title, unit = _plain(title), _plain(unit)
+    categories = [_plain(c) for c in categories]
+    cleaned = [(_plain(name), [_number(v) for v in values]) for name, values in series]
     for name, values in cleaned:
         if len(values) != len(categories):
             raise ValueError(f"series {name!r} has {len(values)} values for {len(categories)}")
@@ -303,7 +304,8 @@ def bar_chart(
 ) -> Chart:
     """One bar per label (e.g. growth by province or industry), negative bars in another colour,
     the value written at each bar; None is no bar and "—"."""
-    labels = [str(label) for label in labels]
+    title, unit = _plain(title), _plain(unit)
+    labels = [_plain(label) for label in labels]
     numbers = [_number(v) for v in values]
     if len(numbers) != len(labels):
         raise ValueError(f"{len(numbers)} values for {len(labels)} labels")
@@ -341,6 +343,12 @@ def bar_chart(
         # Room for every label: 40 provinces still fit an A4 page.
         height = max(6.0, 2.8 + 0.5 * len(labels))
     return Chart(title=str(title), width_cm=WIDTH_CM, height_cm=height, draw=draw)
+
+
+def _plain(text: object) -> str:
+    """Text as text: matplotlib reads $…$ as TeX (an unbalanced $ in a region or indicator name
+    would raise), so a dollar sign is escaped."""
+    return str(text).replace("$", r"\$")
 
 
 def _number(value: float | Decimal | None) -> float | None:

@@ -12,7 +12,8 @@ What a report adds is written once: its dimensions (`dimension_values`) and its 
 the delta of one report reads the same expressions grouped by every dimension at once
 (`contribution`), and `verify` compares the two. The dimensions are the month's own facts from
 step 1 (basic_info: the county, the industry, size, holding and registration type as the month
-was reported), falling back to the enterprise's record where the month does not carry them.
+was reported; "" where it lacks one), never the enterprise's record, which may change while the
+report counts.
 
 `manage.py rebuild_analytics` recomputes months from the raw reports (after a bulk load, or to
 repair); `verify` says whether the aggregate equals a rebuild."""
@@ -21,13 +22,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models, transaction
 from django.db.models import BigIntegerField, Case, Count, F, Q, QuerySet, Value, When
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce, NullIf, Round, Substr
+from django.db.models.functions import Cast, Coalesce, Round, Substr
 from django.dispatch import receiver
 
 from analytics.models import MEASURES, REPORTS, Bucket, Cell, Dim, OptionCell
@@ -41,7 +44,6 @@ BUCKETS: dict[str, str] = {
 COUNTED_STATUSES = tuple(BUCKETS)
 KEY = ("period", "indicator", "dim", "county", "value", "bucket")
 Key = tuple[str, str, str, str, str, str]
-ROW_LIMIT = 400  # rows per upsert statement (16 parameters each: under SQLite's limit)
 
 
 def bucket_of(status: str) -> str | None:
@@ -51,13 +53,11 @@ def bucket_of(status: str) -> str | None:
 # --- The month's own facts of a report ---------------------------------------------------------
 
 
-def _fact(key: str, fallback: str, prefix: str) -> Coalesce:
-    """A step-1 field of the report as reported that month, else the enterprise's record."""
+def _fact(key: str, prefix: str) -> Coalesce:
+    """A step-1 field of the report as reported that month ("" where the month lacks it). Never
+    the enterprise's record: that changes later, and a report must leave the cells it entered."""
     return Coalesce(
-        NullIf(KeyTextTransform(key, f"{prefix}basic_info"), Value("")),
-        F(f"{prefix}enterprise__{fallback}"),
-        Value(""),
-        output_field=models.CharField(),
+        KeyTextTransform(key, f"{prefix}basic_info"), Value(""), output_field=models.CharField()
     )
 
 
@@ -65,12 +65,12 @@ def dimension_values(prefix: str = "") -> dict[str, Any]:
     """county and one expression per Dim, for a Report queryset (prefix "") or a queryset of
     rows pointing at reports (prefix "report__")."""
     return {
-        "county": _fact("region", "region_id", prefix),
+        "county": _fact("region", prefix),
         Dim.ALL: Value("", output_field=models.CharField()),
-        Dim.INDUSTRY: Substr(_fact("industry", "industry_id", prefix), 1, 2),
-        Dim.SIZE: _fact("size", "size", prefix),
-        Dim.HOLDING: _fact("holding_type", "holding_type", prefix),
-        Dim.REGISTRATION: _fact("registration_type", "registration_type_id", prefix),
+        Dim.INDUSTRY: Substr(_fact("industry", prefix), 1, 2),
+        Dim.SIZE: _fact("size", prefix),
+        Dim.HOLDING: _fact("holding_type", prefix),
+        Dim.REGISTRATION: _fact("registration_type", prefix),
     }
 
 
@@ -204,8 +204,12 @@ def _upsert(table: str, key: tuple[str, ...], measures: tuple[str, ...], rows: l
     )
     conflict = ", ".join(quote(c) for c in key)
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), ROW_LIMIT):
-            chunk = rows[start : start + ROW_LIMIT]
+        # As many rows a statement as the database takes parameters (SQLite before 3.32: 999;
+        # PostgreSQL's protocol: 65,535).
+        params = connection.features.max_query_params or 65535
+        limit = max(1, params // (len(key) + len(measures)))
+        for start in range(0, len(rows), limit):
+            chunk = rows[start : start + limit]
             sql = (
                 f"INSERT INTO {quote(table)} ({columns}) VALUES "
                 + ", ".join([placeholders] * len(chunk))
@@ -261,26 +265,86 @@ def contribution(reports: QuerySet[Report]) -> tuple[dict[Key, list[int]], dict[
     return cells, dict(options)
 
 
-def _apply(cells: dict[Key, list[int]], options: dict[tuple, int], sign: int, bucket: str) -> None:
-    # Sorted keys: concurrent approvals touching the same cells lock them in the same order.
-    cell_rows = [
-        (*key[:5], bucket, *(sign * m for m in measures)) for key, measures in sorted(cells.items())
-    ]
-    _upsert(Cell._meta.db_table, KEY, MEASURES, cell_rows)
-    option_rows = [
-        (period, question, county, option, bucket, sign * n)
-        for (period, question, county, option, _), n in sorted(options.items())
-    ]
+def _apply(
+    cells: dict[Key, list[int]], options: dict[tuple, int], sign: int, bucket: str | None
+) -> None:
+    """Add `sign` × the sums to `bucket` (None: the bucket each key already names)."""
+    cell_rows: dict[tuple, list[int]] = {}
+    for key, measures in cells.items():
+        target = (*key[:5], bucket or key[5])
+        current = cell_rows.setdefault(target, [0] * len(MEASURES))
+        for i, m in enumerate(measures):
+            current[i] += sign * m
+    option_rows: dict[tuple, int] = defaultdict(int)
+    for (period, question, county, option, own), n in options.items():
+        option_rows[(period, question, county, option, bucket or own)] += sign * n
+    # Sorted keys: concurrent transactions touching the same cells lock them in the same order.
+    _upsert(
+        Cell._meta.db_table,
+        KEY,
+        MEASURES,
+        [(*key, *measures) for key, measures in sorted(cell_rows.items())],
+    )
     _upsert(
         OptionCell._meta.db_table,
         ("period", "question_id", "county", "option", "bucket"),
         ("n",),
-        option_rows,
+        [(*key, n) for key, n in sorted(option_rows.items())],
     )
+
+
+# Within `deferred()`: report pk → (bucket it left first, bucket it entered last).
+_deferred: ContextVar[dict[int, tuple[str | None, str | None]] | None] = ContextVar(
+    "analytics_deferred", default=None
+)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Collect the status changes of a block (a chunk of a bulk import: one transaction, many
+    reports) and apply them once at its end, inside the same transaction: the shared cells are
+    locked once, in sorted order, and only for the end of the block. A change whose savepoint
+    was rolled back is recognised by the report's status and skipped."""
+    if _deferred.get() is not None:  # nested: the outer block applies
+        yield
+        return
+    token = _deferred.set({})
+    try:
+        yield
+        moves = _deferred.get() or {}
+    finally:
+        _deferred.reset(token)
+    _apply_moves(moves)
+
+
+def _apply_moves(moves: dict[int, tuple[str | None, str | None]]) -> None:
+    if not moves:
+        return
+    statuses = dict(Report.objects.filter(pk__in=list(moves)).values_list("pk", "status"))
+    leaving: dict[str, list[int]] = defaultdict(list)
+    entering: list[int] = []
+    for pk, (from_bucket, to_bucket) in moves.items():
+        if bucket_of(statuses.get(pk, "")) != to_bucket or from_bucket == to_bucket:
+            continue  # rolled back to where it was, or back where it started
+        if from_bucket is not None:
+            leaving[from_bucket].append(pk)
+        if to_bucket is not None:
+            entering.append(pk)
+    for bucket, pks in sorted(leaving.items()):
+        cells, options = contribution(Report.objects.filter(pk__in=pks))
+        _apply(cells, options, -1, bucket)
+    if entering:
+        cells, options = contribution(Report.objects.filter(pk__in=entering))
+        _apply(cells, options, +1, None)  # each report into the bucket of its status
 
 
 def move(report: Report, from_bucket: str | None, to_bucket: str | None) -> None:
     """Take the report's contribution out of one bucket and into another (None: not counted)."""
+    pending = _deferred.get()
+    if pending is not None:
+        first = pending.get(report.pk, (from_bucket, to_bucket))[0]
+        pending[report.pk] = (first, to_bucket)
+        return
     if from_bucket == to_bucket:
         return
     # Computed as if the report counted (the queries key by its status): one bucket's worth.
@@ -313,6 +377,12 @@ def rebuild(periods: Iterable[str] | None = None) -> int:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(c) for c in (*KEY, *MEASURES))
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Status changes wait until the rebuild commits: none can insert a cell between the
+            # delete and the inserts below (SQLite's write lock does the same by itself).
+            with connection.cursor() as cursor:
+                tables = f"{quote(Cell._meta.db_table)}, {quote(OptionCell._meta.db_table)}"
+                cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
         Cell.objects.filter(period__in=months).delete()
         OptionCell.objects.filter(period__in=months).delete()
         # One statement per dimension over all the months: each reads the values table once

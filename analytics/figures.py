@@ -558,7 +558,8 @@ def questionnaires(scope: Scope, period: Period) -> list[QuestionFigures]:
     the share choosing each option (of a multiple choice: the shares add up to more than 100),
     with last month's share where the question was asked then too."""
     month, before = str(period), str(period.previous())
-    asked = [q for q in Questionnaire.objects.filter(is_active=True) if q.applies_to(month)]
+    # A questionnaire switched off later still has its answers of the months it was asked in.
+    asked = [q for q in Questionnaire.objects.all() if q.applies_to(month)]
     questions = list(
         Question.objects.filter(
             questionnaire__in=asked, type__in=(Question.Type.SINGLE, Question.Type.MULTIPLE)

@@ -386,6 +386,11 @@ class Question(models.Model):
             )
         if not choice and options:
             raise ValidationError({"options": "数值题和文字题不需要选项。"})
+        if self.pk is not None and self.answers.exists():
+            stored = Question.objects.filter(pk=self.pk).values_list("type", flat=True).first()
+            if stored is not None and stored != self.type:
+                # The answers were counted under their type (analytics counts choices).
+                raise ValidationError({"type": "已有企业作答的题目不能修改题型，请新建题目。"})
 
 
 class Answer(models.Model):

@@ -54,7 +54,8 @@ def month_reports(draw: Any) -> dict[str, Any] | None:
         "size": draw(st.sampled_from(["", "2", "3", "4"])),
         "holding": draw(st.sampled_from(["", "1", "3"])),
         "registration": draw(st.sampled_from(["", "110", "173", "230"])),
-        # A month whose step 1 lacks its facts falls back to the enterprise's record.
+        # A month whose step 1 lacks its facts is counted as 未填报 there, whatever the
+        # enterprise's record says (the record changes; the month does not).
         "facts": draw(st.booleans()) or draw(st.booleans()),
         "values": {
             code: (draw(amounts), draw(amounts), draw(amounts), draw(amounts)) for code in CODES
@@ -146,13 +147,13 @@ def build(data: list[list[dict[str, Any] | None]], through_receiver: bool) -> Bu
 
 
 def facts(report: Report) -> dict[str, str]:
-    info, e = report.basic_info, report.enterprise
+    info = report.basic_info
     return {
-        "county": info.get("region") or e.region_id,
-        "industry": info.get("industry") or e.industry_id or "",
-        "size": info.get("size") or e.size,
-        "holding": info.get("holding_type") or e.holding_type,
-        "registration": info.get("registration_type") or e.registration_type_id or "",
+        "county": info.get("region") or "",
+        "industry": info.get("industry") or "",
+        "size": info.get("size") or "",
+        "holding": info.get("holding_type") or "",
+        "registration": info.get("registration_type") or "",
     }
 
 
@@ -170,9 +171,9 @@ def counted(period: Period, prefix: str, include_pending: bool) -> list[Report]:
 def reference_key(report: Report, grouping: str, width: int) -> str:
     f = facts(report)
     if grouping == "region":
-        return f["county"][:width]
+        return f["county"][:width] if f["county"] else "~"  # no county: the scope's own row
     if grouping == "section":
-        return SECTIONS[f["industry"][:2]]
+        return SECTIONS.get(f["industry"][:2], "")
     if grouping == "registration":
         code = f["registration"]
         return {"173": "170", "": ""}.get(code, code)
@@ -429,3 +430,72 @@ def test_an_approval_costs_five_queries_of_analytics(
     report = approved_in(personas, MONTHS[-1], "1100", "1000")
     with django_assert_num_queries(10):
         approve_report(report, personas.senior_admin)
+
+
+def test_a_change_of_the_enterprise_record_does_not_move_counted_reports(
+    personas: Personas,
+) -> None:
+    period = MONTHS[-1]
+    report = approved_in(personas, period, "1100", "1000")  # step 1 without size or holding
+    enterprise = report.enterprise
+    enterprise.size, enterprise.holding_type = "3", "3"
+    enterprise.save()
+    approve_report(report, personas.senior_admin)
+    enterprise.size, enterprise.holding_type, enterprise.region_id = "2", "1", "330106"
+    enterprise.save()
+    reopen_report(report, personas.senior_admin, "数据有误")
+    assert cube.verify([str(period)]) == []
+    assert not Cell.objects.filter(period=str(period)).exclude(n=0, n_cmp=0).exists()
+
+
+def test_a_chunk_applies_its_status_changes_once_at_its_end(personas: Personas) -> None:
+    period = MONTHS[-1]
+    kept = approved_in(personas, period, "1100", "1000")
+    other = Enterprise.objects.create(
+        name="另一企业",
+        code_type="uscc",
+        code=valid_uscc("91330211MA0000077"),
+        region_id="330211",
+        contact_person="张三",
+        contact_phone="0574-86601234",
+    )
+    undone = Report.objects.create(
+        enterprise=other,
+        period=str(period),
+        status=Report.Status.PENDING,
+        review_level=Report.ReviewLevel.NATIONAL,
+        basic_info={"region": "330211", "industry": "1711"},
+    )
+    IndicatorValue.objects.create(report=undone, code="revenue", ytd=Decimal(5))
+    cube.rebuild([str(period)])
+    before = list(Cell.objects.order_by("pk").values())
+    with transaction.atomic(), cube.deferred():
+        approve_report(kept, personas.senior_admin)
+        assert list(Cell.objects.order_by("pk").values()) == before  # nothing yet
+        try:
+            with transaction.atomic():  # a row whose savepoint is rolled back
+                approve_report(undone, personas.senior_admin)
+                raise RuntimeError
+        except RuntimeError:
+            pass
+    assert cube.verify([str(period)]) == []
+    info = figures.indicator_info(period, "revenue")
+    approved = figures.aggregate(figures.scope_for(personas.senior_admin, None), period, info)
+    assert approved.total.now.reports == 1
+
+
+def test_an_answered_question_keeps_its_type(personas: Personas) -> None:
+    from django.core.exceptions import ValidationError
+
+    survey = Questionnaire.objects.create(title="调查", periods=str(MONTHS[-1]))
+    question = Question.objects.create(
+        questionnaire=survey,
+        text="流动资金状况",
+        type=Question.Type.SINGLE,
+        options=[{"value": "tight", "label": "紧张"}],
+    )
+    report = approved_in(personas, MONTHS[-1], "1", "1")
+    Answer.objects.create(report=report, question=question, value="tight")
+    question.type, question.options = Question.Type.TEXT, []
+    with pytest.raises(ValidationError, match="不能修改题型"):
+        question.clean()

@@ -135,7 +135,7 @@ def test_the_api_answers_the_contract(data: Personas) -> None:
         "/api/v1/stats/aggregates",
         {"period": "2026-10", "group_by": "industry", "indicator": "revenue"},
     ).json()
-    assert body["group_by"] == "section" and body["counted"] == "审核通过的报表"
+    assert body["group_by"] == "industry" and body["counted"] == "审核通过的报表"
     rows = {r["key"]: r for r in body["rows"]}
     assert rows["C"]["enterprises"] == 3 and rows["F"]["enterprises"] == 1
     # C: (1100+500+2000) vs (1000+600+1600) = +12.5 %; September 3150 vs 2850 = +10.526 %

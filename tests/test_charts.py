@@ -302,3 +302,11 @@ def test_charts_render_side_by_side_in_threads() -> None:
     roots = [svg_root(svg) for svg in svgs]
     assert all(TITLE in texts(root) for root in roots)
     assert len(set().union(*(ids(root) for root in roots))) == sum(len(ids(r)) for r in roots)
+
+
+def test_dollar_signs_in_labels_are_text_not_tex() -> None:
+    chart = charts.bar_chart("收入 $ 增长", ["A$B", "$x$"], [1.0, -2.0])
+    assert chart.png()[:4] == b"\x89PNG"
+    assert "A$B" in chart.svg() and "$x$" in chart.svg()
+    line = charts.line_chart("$", ["2026-01"], [("a$", [1.0])], unit="$")
+    assert line.png()[:4] == b"\x89PNG"

@@ -219,20 +219,23 @@ def aggregate_stats(request: HttpRequest, filters: Query[AggregateFilter]):
         except ValueError:
             return _error("period", "报表月份格式应为 YYYY-MM。")
     else:
-        period = current_report_month()
+        period = None
     grouping = figures.ALIASES.get(filters.group_by, filters.group_by)
     if grouping not in figures.GROUPINGS:
         names = "、".join(["industry", *figures.GROUPINGS])
         return _error("group_by", f"分组方式应为 {names} 之一。")
     if filters.region and not REGION_CODE.match(filters.region):
         return _error("region", "地区代码应为 6 位数字。")
-    codes = {info.code: info for info in figures.indicators_of(period)}
-    if filters.indicator not in codes:
-        return _error("indicator", f"{period} 的指标目录中没有该指标。")
     try:
         scope = figures.scope_for(user, filters.region, filters.include_pending)  # type: ignore[arg-type]
     except Http404:
         raise HttpError(404, NOT_IN_SCOPE) from None
+    if period is None:  # as the page: the latest month with figures in the scope
+        months = figures.months_with_data(scope)
+        period = Period.parse(months[0]) if months else current_report_month()
+    codes = {info.code: info for info in figures.indicators_of(period)}
+    if filters.indicator not in codes:
+        return _error("indicator", f"{period} 的指标目录中没有该指标。")
     table = figures.aggregate(scope, period, codes[filters.indicator], grouping)
     rows = []
     for row in table.rows:
@@ -242,7 +245,7 @@ def aggregate_stats(request: HttpRequest, filters: Query[AggregateFilter]):
         "period": str(period),
         "region": {"code": scope.code, "name": scope.name} if scope.region else None,
         "indicator": vars(table.indicator),
-        "group_by": grouping,
+        "group_by": filters.group_by,
         "include_pending": scope.include_pending,
         "counted": scope.counted_label,
         "rows": rows,

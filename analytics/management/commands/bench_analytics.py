@@ -27,9 +27,9 @@ from reports.models import Report
 from reports.periods import Period
 from stats.completion import completion
 
-# The same figures from the raw tables: the month's facts from basic_info (else the enterprise),
-# comparable sums, growing enterprises.
-FACT = "COALESCE(NULLIF({json}, ''), {column})"
+# The same figures from the raw tables: the month's facts from basic_info, comparable sums,
+# growing enterprises.
+FACT = "COALESCE({json}, '')"
 RAW_CROSS = """
 SELECT r.period,
        SUBSTR({county}, 1, 2) AS province,
@@ -41,7 +41,6 @@ SELECT r.period,
        COUNT(*) FILTER (WHERE v.ytd > v.last_year_ytd) AS up
 FROM reports_report r
 JOIN reports_indicatorvalue v ON v.report_id = r.id AND v.code = %s
-JOIN directory_enterprise e ON e.id = r.enterprise_id
 LEFT JOIN directory_industry d ON d.code = SUBSTR({industry}, 1, 2)
 WHERE r.period IN (%s, %s) AND r.status = 'approved'
 GROUP BY 1, 2, 3
@@ -76,13 +75,11 @@ GROUP BY 1
 
 def _sql(template: str) -> str:
     if connection.vendor == "postgresql":
-        county = FACT.format(json="r.basic_info->>'region'", column="e.region_id")
-        industry = FACT.format(json="r.basic_info->>'industry'", column="e.industry_id")
+        county = FACT.format(json="r.basic_info->>'region'")
+        industry = FACT.format(json="r.basic_info->>'industry'")
     else:
-        county = FACT.format(json="json_extract(r.basic_info, '$.region')", column="e.region_id")
-        industry = FACT.format(
-            json="json_extract(r.basic_info, '$.industry')", column="e.industry_id"
-        )
+        county = FACT.format(json="json_extract(r.basic_info, '$.region')")
+        industry = FACT.format(json="json_extract(r.basic_info, '$.industry')")
     return template.replace("{county}", county).replace("{industry}", industry)
 
 
