@@ -21,6 +21,7 @@ router = Router(tags=["统计"])
 ADMINS_ONLY = "只有管理员可以查看填报情况。"
 ADMINS_ONLY_FIGURES = "只有管理员可以查看汇总分析。"
 PERIOD = re.compile(r"^\d{4}-\d{2}$")
+PERIOD_FORMAT = "报表月份格式应为 YYYY-MM。"
 
 
 class CompletionFilter(Schema):
@@ -63,6 +64,15 @@ def _error(field: str, message: str) -> Status:
     return Status(400, {"errors": [{"field": field, "code": "invalid", "message": message}]})
 
 
+def _month(text: str | None) -> Period | None:
+    """The month of a query parameter (None when absent); ValueError when malformed."""
+    if not text:
+        return None
+    if not PERIOD.match(text):
+        raise ValueError(text)
+    return Period.parse(text)
+
+
 def _rate(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
 
@@ -97,15 +107,10 @@ def completion_stats(request: HttpRequest, filters: Query[CompletionFilter]):
     user = request.user
     if not getattr(user, "is_administrator", False):
         raise HttpError(403, ADMINS_ONLY)
-    if filters.period:
-        try:
-            if not PERIOD.match(filters.period):
-                raise ValueError
-            period = Period.parse(filters.period)
-        except ValueError:
-            return _error("period", "报表月份格式应为 YYYY-MM。")
-    else:
-        period = current_report_month()
+    try:
+        period = _month(filters.period) or current_report_month()
+    except ValueError:
+        return _error("period", PERIOD_FORMAT)
     if filters.region and not REGION_CODE.match(filters.region):
         return _error("region", "地区代码应为 6 位数字。")
     try:
@@ -211,15 +216,10 @@ def aggregate_stats(request: HttpRequest, filters: Query[AggregateFilter]):
     user = request.user
     if not getattr(user, "is_administrator", False):
         raise HttpError(403, ADMINS_ONLY_FIGURES)
-    if filters.period:
-        try:
-            if not PERIOD.match(filters.period):
-                raise ValueError
-            period = Period.parse(filters.period)
-        except ValueError:
-            return _error("period", "报表月份格式应为 YYYY-MM。")
-    else:
-        period = None
+    try:
+        period = _month(filters.period)
+    except ValueError:
+        return _error("period", PERIOD_FORMAT)
     grouping = figures.ALIASES.get(filters.group_by, filters.group_by)
     if grouping not in figures.GROUPINGS:
         names = "、".join(["industry", *figures.GROUPINGS])
