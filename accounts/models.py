@@ -122,8 +122,16 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def region_label(self) -> str:
-        region = self.home_region
-        return region.full_name if region else "全国"
+        """e.g. 浙江省 宁波市 镇海区 (the page header): the region and its ancestors, one query."""
+        from directory.trees import ancestry
+
+        if self.is_enterprise:
+            code = self.enterprise.region_id if self.enterprise else None
+        elif self.is_local_admin:
+            code = self.region_id
+        else:
+            return "全国"
+        return " ".join(node.name for node in ancestry(Region, code)) or "全国"
 
 
 class VerificationCode(models.Model):

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.urls import reverse
 
 from directory.models import Industry, Region, RegistrationType
+from directory.trees import ancestry
 from lib.memo import remember
 
 EMPTY_LABEL = "请选择"
@@ -34,12 +35,26 @@ class Cascade:
             qs = qs.filter(is_active=True)
         return qs.order_by(*self.model._meta.ordering).only("code", "name")
 
-    def chain(self, leaf: Model | None) -> list[Model]:
-        nodes: list[Model] = []
-        while leaf is not None:
-            nodes.append(leaf)
-            leaf = leaf.parent  # type: ignore[attr-defined]
-        return list(reversed(nodes))
+    def chain(self, leaf: Model | str | None) -> list[Model]:
+        """The leaf (an object or its code) and the nodes above it, outermost first."""
+        if leaf is None:
+            return []
+        return ancestry(self.model, leaf if isinstance(leaf, str) else leaf.pk)
+
+    def options_under(self, parents: list[str | None]) -> dict[str | None, list[tuple[str, str]]]:
+        """The options below each of `parents` (None: the top level), in one query."""
+        codes = [p for p in parents if p]
+        condition = Q(parent_id__in=codes)
+        if None in parents:
+            condition |= Q(parent_id__isnull=True)
+        qs = self.model.objects.filter(condition)  # type: ignore[attr-defined]
+        if self.model is Industry:
+            qs = qs.filter(is_active=True)
+        found: dict[str | None, list[tuple[str, str]]] = {p: [] for p in parents}
+        rows = qs.order_by(*self.model._meta.ordering).values_list("parent_id", "code", "name")
+        for parent, code, name in rows:
+            found.setdefault(parent, []).append((code, name))
+        return found
 
 
 REGION = Cascade(
@@ -80,8 +95,7 @@ def cascade_values(cascade: Cascade, leaf_code: object) -> dict[str, str]:
         return {}
 
     def lookup() -> dict[str, str]:
-        node = cascade.model.objects.filter(pk=leaf_code).first()  # type: ignore[attr-defined]
-        chain = cascade.chain(node) if node is not None else []
+        chain = ancestry(cascade.model, leaf_code)
         return {name: n.pk for name, n in zip(cascade.field_names, chain, strict=False)}
 
     return dict(remember(("values", cascade.kind, leaf_code), lookup))
@@ -104,16 +118,27 @@ class CascadeFormMixin:
 
     cascades: tuple[tuple[Cascade, str, bool], ...] = ()
 
-    def add_cascade_fields(self, initial_leaves: dict[str, Model | None] | None = None) -> None:
+    def add_cascade_fields(
+        self, initial_leaves: dict[str, Model | str | None] | None = None
+    ) -> None:
         form: Any = self
         for cascade, result_name, required in self.cascades:
             leaf = (initial_leaves or {}).get(result_name)
             chosen = self._chosen_codes(cascade, leaf)
+            # Every level's options in one query (the top level and below each chosen code).
+            depth_count = len(cascade.field_names)
+            wanted: list[str | None] = [None, *chosen[: depth_count - 1]]
+            options = remember(
+                ("options-under", cascade.kind, tuple(wanted)),
+                lambda cascade=cascade, wanted=wanted: cascade.options_under(wanted),
+            )
             parent: str | None = None
             for depth, (name, label) in enumerate(
                 zip(cascade.field_names, cascade.labels, strict=True)
             ):
-                choices = option_choices(cascade, parent) if depth == 0 or parent else []
+                choices: list[tuple[str, str]] = []
+                if depth == 0 or parent:
+                    choices = [("", EMPTY_LABEL), *options.get(parent, [])]
                 if not choices:
                     choices = [("", EMPTY_LABEL)]
                 attrs = {"class": "cascade", "data-cascade": cascade.kind}
@@ -137,7 +162,7 @@ class CascadeFormMixin:
                 form.fields[name].show_required = required  # type: ignore[attr-defined]
                 parent = chosen[depth] if depth < len(chosen) else None
 
-    def _chosen_codes(self, cascade: Cascade, leaf: Model | None) -> list[str]:
+    def _chosen_codes(self, cascade: Cascade, leaf: Model | str | None) -> list[str]:
         form: Any = self
         if form.is_bound:
             codes = []

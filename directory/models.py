@@ -41,10 +41,19 @@ class Region(models.Model):
 
     @property
     def full_name(self) -> str:
+        """e.g. 浙江省 宁波市 镇海区: parents loaded with the region (select_related) are used as
+        they are; the rest of the chain comes in one query."""
+        from directory.trees import ancestry
+
         names = []
         node: Region | None = self
         while node is not None:
             names.append(node.name)
+            if node.parent_id is None:
+                break
+            if not Region.parent.is_cached(node):
+                names.extend(n.name for n in reversed(ancestry(Region, node.parent_id)))
+                break
             node = node.parent
         return " ".join(reversed(names))
 

@@ -25,6 +25,7 @@ from directory.models import (
     Region,
     RegistrationType,
 )
+from directory.trees import ancestry
 from reports.basic_info import STORED_FIELDS, BasicInfoForm
 from reports.content import COLUMN_LABELS
 from reports.models import ProductLine, Question, Questionnaire, Report
@@ -83,9 +84,8 @@ def basic_info_form(
     info = known_basic_info(enterprise, period, report)
     initial = {k: v for k, v in info.items() if k not in TREES and v is not None}
     initial["listed"] = "1" if info.get("listed") else "0"
-    leaves = {
-        name: model.objects.filter(pk=info.get(name)).first() for name, model in TREES.items()
-    }
+    # The leaf codes: the cascade reads each one with its ancestors in a single query.
+    leaves = {name: info.get(name) or None for name in TREES}
     return _ordered(BasicInfoForm(initial=initial, initial_leaves=leaves))
 
 
@@ -137,8 +137,8 @@ def basic_info_facts(info: dict[str, Any]) -> list[tuple[str, str]]:
     for name in STORED_FIELDS:
         value = info.get(name)
         if name in TREES:
-            node = TREES[name].objects.filter(pk=value).first() if value else None
-            facts.append((TREE_LABELS[name], " / ".join(n.name for n in _chain(node))))
+            chain = ancestry(TREES[name], value)
+            facts.append((TREE_LABELS[name], " / ".join(n.name for n in chain)))
             continue
         if name == "listed":
             shown = "是" if value else "否"
@@ -146,14 +146,6 @@ def basic_info_facts(info: dict[str, Any]) -> list[tuple[str, str]]:
             shown = CHOICE_LABELS.get(name, {}).get(value, value) or ""
         facts.append((str(BasicInfoForm.base_fields[name].label), str(shown)))
     return facts
-
-
-def _chain(node: Any) -> list[Any]:
-    nodes = []
-    while node is not None:
-        nodes.append(node)
-        node = node.parent
-    return list(reversed(nodes))
 
 
 # Step 2 ----------------------------------------------------------------------------------------
