@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.lock | cut -d' ' -f1)
 DEMO_ENV := DEBUG=true
 
-.PHONY: demo test install lint format lock migrate
+.PHONY: demo test install lint format lock migrate serve-prod
 
 install: $(STAMP)
 
@@ -33,6 +33,11 @@ demo: migrate
 	@echo "  44010001   企业用户（广州明德机械有限公司，广东省 广州市）"
 	@echo "打开 http://127.0.0.1:8000/"
 	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# Production on this machine (README "Production"): needs SECRET_KEY and DATABASE_URL (PostgreSQL),
+# and REDIS_URL for the Celery worker and beat; gunicorn listens on GUNICORN_BIND (127.0.0.1:8000).
+serve-prod: $(STAMP)
+	bin/serve-prod
 
 # SECRET_KEY is only for the test run; with DATABASE_URL=postgres://... the suite runs on PostgreSQL.
 test: $(STAMP)

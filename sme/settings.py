@@ -46,6 +46,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from gunicorn (README "Production"), before anything touches a session.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -180,7 +182,26 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# collectstatic writes here; whitenoise serves it (README "Production").
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+# Production (STATIC_MANIFEST=true, make serve-prod): file names carry a hash of their content, so
+# browsers may cache them for ever, and whitenoise serves gzip/brotli copies made by collectstatic.
+# This storage needs collectstatic's manifest before any page renders, so it stays off by default:
+# runserver (make demo) and the tests use Django's plain storage from the app and static/ folders.
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", False) and not DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if STATIC_MANIFEST
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+# With the manifest whitenoise indexes STATIC_ROOT once at start-up; without it, it looks each file
+# up in the source folders at each request, so that nothing needs collecting first.
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = not STATIC_MANIFEST
 # Uploaded workbooks and job results; never served directly (jobs.views checks the owner). Every
 # web and worker process must see the same directory.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
@@ -224,6 +245,12 @@ if REDIS_URL:
             "KEY_PREFIX": "sme",
         }
     }
+    # Sessions are read from Redis by every web process and written through to the database:
+    # cached_db rather than cache, so that restarting or flushing Redis (or its evicting keys under
+    # memory pressure) does not log every user out in the middle of the reporting days. Nothing
+    # else depends on the engine: django-axes keeps its counts in the database (its default
+    # handler), and the address throttle (accounts.security) reads axes' failure log.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # "celery" hands jobs to the workers; "thread" runs them in a thread of the web process;
 # "inline" runs them before the request returns (the tests).
 JOB_RUNNER = env_choice(
