@@ -202,6 +202,7 @@ class IndicatorTable:
         prefill: dict[str, dict[str, Decimal | None]] | None = None,
     ) -> None:
         self.data = data
+        self.has_stored = bool(stored)  # figures of this month are saved already
         self.errors: list[str] = []
         self.warnings: list[SoftWarning] = []  # soft rules naming no indicator of the table
         self.reason_errors: dict[str, str] = {}  # rule → why its reason was refused

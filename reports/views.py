@@ -224,7 +224,7 @@ def indicators(request: HttpRequest, period: str) -> HttpResponse:
         done, saved = _post_indicators(request, p, table)
         if done:
             return _after_save(request, p, "indicators")
-    elif report is not None and report.values.exists():
+    elif report is not None and table.has_stored:
         # Coming back to step 2: the warnings of the saved figures, with the reasons given.
         table.add_warnings(validate_report(report).warnings)
     context = _wizard(request, p, saved or report, "indicators")

@@ -112,10 +112,9 @@ def busy(personas: Personas) -> Personas:
     return personas
 
 
-# Over budget today (measured 2026-11-28; issue 7 stays open on them): step 2 reads the saved
-# values three times (16 queries), the reviewer's page of one report (22). Strict: the day one of
-# them fits, it must leave this list.
-OVER_BUDGET = {f"/reports/{PERIOD}/indicators/"}
+# Over budget today (measured 2026-11-28; issue 7 stays open on it): the reviewer's page of one
+# report (22 queries, see the test below). Strict: the day a page fits, it leaves this list.
+OVER_BUDGET: set[str] = set()
 
 
 def known(urls: list[str]) -> list[object]:
