@@ -120,10 +120,6 @@ class Measure:
         for name in MEASURES:
             setattr(self, name, getattr(self, name) + int(sums.get(name) or 0))
 
-    def absorb(self, other: Measure) -> None:
-        self.reports += other.reports
-        self.add({name: getattr(other, name) for name in MEASURES})
-
     @property
     def level(self) -> Decimal | None:
         """Σ本年1-本月 in the reported unit, or the average for a percentage indicator."""

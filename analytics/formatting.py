@@ -10,7 +10,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 DASH = "—"
 ONE = Decimal("0.1")
-TWO = Decimal("0.01")
 
 
 @dataclass(frozen=True)

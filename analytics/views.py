@@ -27,6 +27,7 @@ from jobs.models import Job
 from jobs.runner import enqueue
 from lib.access import role_required
 from reports.periods import Period, current_report_month
+from stats.completion import parent_code
 from transfer.xlsx import XLSX, row_cells
 
 ADMINS = (User.Type.LOCAL_ADMIN, User.Type.SENIOR_ADMIN)
@@ -88,31 +89,36 @@ def _choice(user: User, params: Mapping[str, str]) -> Choice:
     return Choice(period, by_code[code], grouping, scope, infos, months, errors)
 
 
-def _tables(choice: Choice) -> dict[str, object]:
+def _tables(choice: Choice, wanted: tuple[str, ...] = ()) -> dict[str, object]:
+    """The page's tables (all of them, or those `wanted` for an export), with the figures the
+    charts are drawn from ("table", "points")."""
     scope, period, info = choice.scope, choice.period, choice.indicator
-    infos = {i.code: i for i in choice.infos}
-    overview = tables.overview_table(figures.overview(scope, period), infos, scope.name)
-    points = figures.trend(scope, period, info)
-    trend = tables.trend_table(points, info)
-    table = figures.aggregate(scope, period, info, choice.grouping)
+    found: dict[str, object] = {}
 
-    def drill(row: figures.Row) -> str:
-        return "?" + choice.query(region=row.code)
+    def want(name: str) -> bool:
+        return not wanted or name in wanted
 
-    group = tables.group_table(table, drill if choice.grouping == "region" else None)
-    cross = None
-    if scope.children:
-        cross = tables.cross_table(figures.cross(scope, period, info))
-    questions = tables.question_table(figures.questionnaires(scope, period))
-    return {
-        "overview": overview,
-        "trend": trend,
-        "group": group,
-        "cross": cross,
-        "questions": questions,
-        "table": table,
-        "points": points,
-    }
+    if want("overview"):
+        infos = {i.code: i for i in choice.infos}
+        rows = figures.overview(scope, period)
+        found["overview"] = tables.overview_table(rows, infos, scope.name)
+    if want("trend"):
+        found["points"] = points = figures.trend(scope, period, info)
+        found["trend"] = tables.trend_table(points, info)
+    if want("group"):
+        found["table"] = table = figures.aggregate(scope, period, info, choice.grouping)
+
+        def drill(row: figures.Row) -> str:
+            return "?" + choice.query(region=row.code)
+
+        found["group"] = tables.group_table(table, drill if choice.grouping == "region" else None)
+    if want("cross"):
+        found["cross"] = (
+            tables.cross_table(figures.cross(scope, period, info)) if scope.children else None
+        )
+    if want("questions"):
+        found["questions"] = tables.question_table(figures.questionnaires(scope, period))
+    return found
 
 
 def _charts(choice: Choice, found: dict[str, object]) -> dict[str, charts.Chart]:
@@ -155,13 +161,8 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
 
 def _parent_query(user: User, choice: Choice) -> str | None:
     """The link back up one region, where the administrator's scope reaches that far."""
-    region = choice.scope.region
-    if region is None:
-        return None
-    own = None if user.is_senior_admin else user.region
-    if own is not None and region.code == own.code:
-        return None
-    return "?" + choice.query(region=region.parent_id or "")
+    up = parent_code(user, choice.scope.region)
+    return None if up is None else "?" + choice.query(region=up)
 
 
 EXPORTS = ("overview", "trend", "group", "cross", "questions")
@@ -171,9 +172,9 @@ EXPORTS = ("overview", "trend", "group", "cross", "questions")
 def analytics_xlsx(request: HttpRequest) -> HttpResponse:
     """The page's tables as an Excel workbook: one table (?table=) or all of them, as shown."""
     choice = _choice(request.user, request.GET)  # type: ignore[arg-type]
-    found = _tables(choice)
-    wanted = request.GET.get("table", "")
-    names = [wanted] if wanted in EXPORTS else list(EXPORTS)
+    asked = request.GET.get("table", "")
+    names = [asked] if asked in EXPORTS else list(EXPORTS)
+    found = _tables(choice, tuple(names))
     wb = Workbook()
     wb.remove(wb.active)
     for name in names:
@@ -215,7 +216,7 @@ def write_sheet(wb: Workbook, table: tables.DisplayTable, choice: Choice) -> Non
             values.append(cell.text if cell.value is None else cell.value)
         ws.append(row_cells(ws, values))
         for column, cell in enumerate(cells, start=1):
-            if isinstance(cell.value, int | float) or hasattr(cell.value, "as_tuple"):
+            if cell.numeric and cell.value is not None:
                 target = ws.cell(row=ws.max_row, column=column)
                 target.number_format = "#,##0" if cell.places == 0 else "#,##0.0"
     ws.column_dimensions["A"].width = 28

@@ -130,6 +130,14 @@ def locate(user: User, region_code: str | None) -> tuple[Region | None, list[Reg
     return region, [r for r in found if r.code != code]
 
 
+def parent_code(user: User, region: Region | None) -> str | None:
+    """Where "返回上级地区" leads from `region`: the parent's code ("" for the whole country), or
+    None where the administrator's scope stops at this region (or it is the whole country)."""
+    if region is None or (not user.is_senior_admin and user.region_id == region.code):
+        return None
+    return region.parent_id or ""
+
+
 def scoped_reports(user: User, period: Period, region: Region | None) -> QuerySet[Report]:
     qs = reports_visible_to(user).filter(period=str(period))
     if region is not None:

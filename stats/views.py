@@ -21,6 +21,7 @@ from stats.completion import (
     CompletionTable,
     completion,
     enterprises_behind,
+    parent_code,
     resolve_region,
     scoped_reports,
 )
@@ -69,10 +70,8 @@ def completion_page(request: HttpRequest) -> HttpResponse:
         if not is_total and row.region is not None and row.region != table.region:
             child = "?" + _query(period=period, region=row.region.code)
         rows.append({"row": row, "drill": drill, "child": child, "total": is_total})
-    parent = None
-    if table.region is not None and not _is_own_region(request.user, table.region.code):  # type: ignore[arg-type]
-        parent_code = table.region.parent_id or ""
-        parent = "?" + _query(period=period, region=parent_code)
+    up = parent_code(request.user, table.region)  # type: ignore[arg-type]
+    parent = None if up is None else "?" + _query(period=period, region=up)
     return render(
         request,
         "stats/completion.html",
@@ -88,10 +87,6 @@ def completion_page(request: HttpRequest) -> HttpResponse:
             "next": _query(period=period.next(), region=region_code),
         },
     )
-
-
-def _is_own_region(user: User, code: str) -> bool:
-    return not user.is_senior_admin and user.region_id == code
 
 
 @role_required(*ADMINS)
