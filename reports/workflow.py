@@ -548,12 +548,13 @@ def review_level_in(region: Any) -> str:
 
 
 def awaiting_local_review(report: Report) -> bool:
-    """A pending report its local administrators have still to decide (and still can)."""
-    return (
-        report.status == Report.Status.PENDING
-        and report.review_level == Report.ReviewLevel.LOCAL
-        and first_review_level(report.enterprise_id) == Report.ReviewLevel.LOCAL
-    )
+    """A pending report its local administrators have still to decide (and still can). The
+    enterprise's region comes from the report when it was loaded with it (the review page's)."""
+    if report.status != Report.Status.PENDING or report.review_level != Report.ReviewLevel.LOCAL:
+        return False
+    if Report.enterprise.is_cached(report) and Enterprise.region.is_cached(report.enterprise):
+        return review_level_in(report.enterprise.region) == Report.ReviewLevel.LOCAL
+    return first_review_level(report.enterprise_id) == Report.ReviewLevel.LOCAL
 
 
 def approve_local(report: Report, actor: User) -> Report:

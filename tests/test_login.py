@@ -4,7 +4,9 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from tests.conftest import PASSWORD, Personas
@@ -167,6 +169,42 @@ class TestIdleSession:
             response = client.get("/")
             assert response.status_code == 302
             assert response["Location"].startswith("/accounts/login/")
+
+    def test_the_end_never_comes_later_than_thirty_minutes_after_the_last_request(
+        self, client: Client, personas: Personas
+    ) -> None:
+        start = dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.UTC)
+        with time_machine.travel(start, tick=False) as traveller:
+            login(client, "33029997")
+            assert client.get("/").status_code == 200  # the mark: 9:00
+            traveller.shift(dt.timedelta(seconds=50))
+            assert client.get("/").status_code == 200  # within the minute: not rewritten
+            traveller.shift(dt.timedelta(minutes=29, seconds=11))  # 30 min 1 s after the mark
+            assert client.get("/").status_code == 302
+
+    def test_reading_pages_within_a_minute_does_not_write_the_session(
+        self, client: Client, personas: Personas, settings
+    ) -> None:
+        settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+        start = dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.UTC)
+        with time_machine.travel(start, tick=False) as traveller:
+            login(client, "33029997")
+            assert client.get("/").status_code == 200
+            traveller.shift(dt.timedelta(seconds=30))
+            with CaptureQueriesContext(connection) as reads:
+                assert client.get("/notices/?kind=notice").status_code == 200
+            assert not [
+                q
+                for q in reads.captured_queries
+                if "django_session" in q["sql"] and not q["sql"].startswith("SELECT")
+            ]
+            traveller.shift(dt.timedelta(seconds=31))  # a minute since the mark: rewritten
+            with CaptureQueriesContext(connection) as marked:
+                assert client.get("/notices/?kind=notice").status_code == 200
+            assert any(
+                q["sql"].startswith("UPDATE") and "django_session" in q["sql"]
+                for q in marked.captured_queries
+            )
 
     def test_the_session_cookie_is_not_kept_after_the_browser_closes(
         self, client: Client, personas: Personas

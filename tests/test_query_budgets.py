@@ -179,7 +179,6 @@ def test_administrator_pages_stay_within_their_budget(
     assert response.status_code == 200, url
 
 
-@pytest.mark.xfail(strict=True, reason="超出查询预算：审核页 22 次查询（见 OVER_BUDGET）")
 def test_the_review_page_of_one_report_stays_within_the_budget(
     busy: Personas, django_assert_max_num_queries
 ) -> None:
