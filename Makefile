@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.lock | cut -d' ' -f1)
 DEMO_ENV := DEBUG=true
 
-.PHONY: demo test install lint format lock migrate serve-prod
+.PHONY: demo test install lint format lock migrate serve-prod load-test
 
 install: $(STAMP)
 
@@ -38,6 +38,11 @@ demo: migrate
 # and REDIS_URL for the Celery worker and beat; gunicorn listens on GUNICORN_BIND (127.0.0.1:8000).
 serve-prod: $(STAMP)
 	bin/serve-prod
+
+# The deadline-day benchmark (docs/benchmarks.md): DATABASE_URL names a database generate_dataset
+# made; it starts its own gunicorn on port 8077. Options: LOAD_ARGS="--users 50 --seconds 60".
+load-test: $(STAMP)
+	bin/load-test $(LOAD_ARGS)
 
 # SECRET_KEY is only for the test run; with DATABASE_URL=postgres://... the suite runs on PostgreSQL.
 test: $(STAMP)

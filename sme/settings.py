@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "transfer",
     "jobs",
     "analytics",
+    "loadtest",
     "portal",
     "api",
 ]
@@ -239,6 +240,10 @@ REPORT_MIN_EXPLANATION_CHARS = env_int("REPORT_MIN_EXPLANATION_CHARS", 5)
 # scheduler (celery beat) sends them every day at REMINDER_HOUR o'clock, Beijing time.
 REMINDER_DAY = env_int("REMINDER_DAY", 15)
 REMINDER_HOUR = env_int("REMINDER_HOUR", 9)
+
+# The deadline-day benchmark's ceiling endpoint (POST /loadtest/ping/, bin/load-test): off, it is
+# an unknown address; bin/load-test turns it on for the server it starts, never in production.
+LOAD_TEST_ENDPOINTS = env_bool("LOAD_TEST_ENDPOINTS", False)
 
 # Redis: the shared cache (counts of the worklist) and the broker of the task queue. Unset (make
 # demo), the cache is per process and background work runs in-process (lib.jobs).

@@ -19,5 +19,6 @@ urlpatterns = [
     path("transfer/", include("transfer.urls")),
     path("jobs/", include("jobs.urls")),
     path("api/v1/", api.urls),
+    path("loadtest/", include("loadtest.urls")),
     path("django-admin/", admin.site.urls),
 ]

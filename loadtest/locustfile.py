@@ -1,0 +1,204 @@
+"""The deadline day, as locust users (bin/load-test runs this file; it is not imported by Django).
+
+- Clerk: one enterprise's whole month, as its clerk does it in the browser: the login page, log in,
+  open the current month, save 企业基本情况 (step 1), 主要经济指标 (step 2: when the check asks for
+  reasons, give them and save again), 产品 (step 3: add the main product when none is carried),
+  answer every questionnaire of step 4, submit, log out. Every form is read from the page the
+  server sent (its CSRF token, hidden version, pre-filled values) and posted back as a browser
+  would; the figures typed in are the ones the dataset generator wrote for that enterprise and
+  month (prepare_load keeps them), so they agree with the enterprise's own history.
+- Administrator: the worklist, the 填报情况 page, a report's review page.
+- Ceiling: the same server's minimal authenticated endpoint that writes one row (POST
+  /loadtest/ping/).
+
+Every submission the server acknowledged (302 to the home page) is appended to LOAD_ACKS, so
+check_load can find each one in the database, once. LOAD_THINK is the pause between a user's
+requests, in seconds (0: none, the saturation phases)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import sys
+from typing import Any
+
+from locust import HttpUser, constant, task
+from locust.exception import StopUser
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from loadtest import clerk
+from loadtest.clerk import Forms, problem
+
+POOL: dict[str, Any] = json.loads(open(os.environ.get("LOAD_POOL", "var/load/pool.json")).read())
+PERIOD: str = POOL["period"]
+PASSWORD = os.environ.get("LOAD_PASSWORD", "Load@2026")
+THINK = float(os.environ.get("LOAD_THINK", "0"))
+FIRST = int(os.environ.get("LOAD_FIRST", "0"))  # where this phase starts in the pool
+ACKS = open(os.environ.get("LOAD_ACKS", "var/load/acks.jsonl"), "a", buffering=1)
+ENTERPRISES = iter(POOL["enterprises"][FIRST:])
+ADMINS = itertools.cycle(POOL["admins"])
+
+
+class Visitor(HttpUser):
+    abstract = True
+    wait_time = constant(THINK)
+
+    def login(self, username: str) -> bool:
+        page = self.client.get("/accounts/login/", name="login page")
+        form = Forms(page.text).form_with("username")
+        if form is None:
+            return False
+        with self.client.post(
+            "/accounts/login/",
+            data=form.data(username=username, password=PASSWORD),
+            name="login",
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
+            if response.status_code != 302:
+                response.failure(f"登录未成功：{problem(response.text)}")
+                return False
+        return True
+
+    def logout(self) -> None:
+        token = self.client.cookies.get("csrftoken", "")
+        self.client.post(
+            "/accounts/logout/",
+            data={"csrfmiddlewaretoken": token},
+            name="logout",
+            allow_redirects=False,
+        )
+        self.client.cookies.clear()
+
+
+class Clerk(Visitor):
+    """One enterprise's month, start to finish, then the next enterprise of the pool."""
+
+    weight = 9
+
+    @task
+    def month(self) -> None:
+        enterprise = next(ENTERPRISES, None)
+        if enterprise is None:
+            raise StopUser  # the pool is used up: this user is done
+        base = f"/reports/{PERIOD}"
+        if not self.login(enterprise["username"]):
+            return
+        self.client.get("/reports/", name="open month")  # follows to step 1
+        if not (
+            self.save(f"{base}/basic/", "step1", clerk.step1)
+            and self.save(f"{base}/indicators/", "step2", clerk.step2(enterprise))
+            and self.save(f"{base}/products/", "step3", clerk.step3(enterprise, self.added_row))
+            and self.questionnaires(base)
+        ):
+            self.logout()
+            return
+        token = self.client.cookies.get("csrftoken", "")
+        with self.client.post(
+            f"{base}/submit/",
+            data={"csrfmiddlewaretoken": token},
+            name="submit",
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
+            if response.status_code == 302 and response.headers.get("Location") == "/":
+                ACKS.write(
+                    json.dumps(
+                        {
+                            "username": enterprise["username"],
+                            "enterprise_id": enterprise["enterprise_id"],
+                            "period": PERIOD,
+                        }
+                    )
+                    + "\n"
+                )
+            else:
+                response.failure(f"上报未成功：{problem(response.text)}")
+        self.logout()
+
+    def save(self, url: str, step: str, fill: clerk.Fill) -> bool:
+        """GET the step, fill its form, POST it; when the check asks for reasons, give them and
+        post again (a second save, as the clerk does)."""
+        page = self.client.get(url, name=f"{step} page")
+        form = Forms(page.text).form_with("version")
+        if form is None:
+            return False
+        data = fill(form)
+        for attempt in ("save", "explain"):
+            with self.client.post(
+                url, data=data, name=f"{step} {attempt}", allow_redirects=False, catch_response=True
+            ) as response:
+                if response.status_code == 302:
+                    return True
+                again = Forms(response.text).form_with("version")
+                reasons = clerk.explained(again) if again is not None else None
+                if attempt == "save" and reasons is not None:
+                    response.success()  # the warnings the clerk explains next
+                    data = reasons
+                    continue
+                response.failure(f"{step} 未保存：{problem(response.text)}")
+                return False
+        return False
+
+    def added_row(self) -> str:
+        return self.client.get(f"/reports/{PERIOD}/products/row/", name="step3 add row").text
+
+    def questionnaires(self, base: str) -> bool:
+        page = self.client.get(f"{base}/questionnaires/", name="step4 page")
+        for link in clerk.questionnaire_links(page.text, base):
+            answer = self.client.get(link, name="step4 questionnaire")
+            form = Forms(answer.text).form_with("version")
+            if form is None:
+                return False
+            with self.client.post(
+                link,
+                data=clerk.answers(form),
+                name="step4 save",
+                allow_redirects=False,
+                catch_response=True,
+            ) as response:
+                if response.status_code != 302:
+                    response.failure(f"问卷未保存：{problem(response.text)}")
+                    return False
+        return True
+
+
+class Administrator(Visitor):
+    """A reviewer on the deadline day: worklist, 填报情况, a report."""
+
+    weight = 1
+
+    def on_start(self) -> None:
+        if not self.login(next(ADMINS)):
+            raise StopUser
+
+    @task(3)
+    def worklist(self) -> None:
+        page = self.client.get("/review/", name="admin worklist")
+        reports = [h for h in Forms(page.text).links if re.fullmatch(r"/review/reports/\d+/", h)]
+        if reports:
+            self.client.get(reports[0], name="admin report")
+
+    @task(2)
+    def completion(self) -> None:
+        self.client.get("/stats/completion/", name="admin completion")
+
+
+class Ceiling(Visitor):
+    """The ceiling: the same stack (session, log-in check, CSRF) and one INSERT."""
+
+    weight = 0
+
+    def on_start(self) -> None:
+        if not self.login(next(ADMINS)):
+            raise StopUser
+
+    @task
+    def ping(self) -> None:
+        self.client.post(
+            "/loadtest/ping/",
+            headers={"X-CSRFToken": self.client.cookies.get("csrftoken", "")},
+            name="ceiling ping",
+        )
