@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.contrib.auth.hashers import Argon2PasswordHasher, check_password, make_password
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -213,3 +214,29 @@ class TestIdleSession:
         cookie = response.cookies["sessionid"]
         assert cookie["httponly"]
         assert not cookie["expires"] and not cookie["max-age"]
+
+
+class TestPasswordHash:
+    def test_production_hashes_with_argon2id_at_the_owasp_baseline(self, settings) -> None:
+        import sme.settings as production
+
+        settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS
+        encoded = make_password("Demo@2026")
+        assert encoded.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
+        assert check_password("Demo@2026", encoded)
+        assert not check_password("Demo@2027", encoded)
+
+    def test_a_hash_with_the_old_parameters_still_logs_in_and_is_rewritten(
+        self, client: Client, personas: Personas, settings
+    ) -> None:
+        import sme.settings as production
+
+        settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS
+        user = User.objects.get(username="33029997")
+        old = Argon2PasswordHasher()  # Django's default: 100 MiB, 8 lanes
+        user.password = old.encode(PASSWORD, old.salt())
+        user.save(update_fields=["password"])
+        assert "m=102400,t=2,p=8" in user.password
+        assert login(client, "33029997").status_code == 302
+        user.refresh_from_db()
+        assert "m=19456,t=2,p=1" in user.password
