@@ -198,7 +198,14 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 # runserver (make demo) and the tests use Django's plain storage from the app and static/ folders.
 STATIC_MANIFEST = env_bool("STATIC_MANIFEST", False) and not DEBUG
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Uploaded workbooks and job results, always read and written through this storage (never a
+    # local path), so that app servers and workers keep no state of their own. FileSystemStorage
+    # keeps them under MEDIA_ROOT (to be shared by every process); for an S3-compatible object
+    # store, STORAGE_BACKEND=storages.backends.s3.S3Storage (django-storages, installed then, with
+    # its bucket and endpoint in this entry's OPTIONS).
+    "default": {
+        "BACKEND": env_str("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
+    },
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -268,6 +275,11 @@ if REDIS_URL:
 JOB_RUNNER = env_choice(
     "JOB_RUNNER", ("celery", "thread", "inline"), "celery" if REDIS_URL else "thread"
 )
+# A running job whose last sign of life (taken, or its last progress) is older than this has lost
+# its worker (killed, out of memory, a restart): jobs.runner.reap_stale marks it failed, and sends
+# a queued job that long unstarted to the queue again. Longer than the longest pause between two
+# progress() calls of any job (a bulk import: one chunk of 100 rows, or counting the rows first).
+JOB_STALE_AFTER = timedelta(minutes=env_int("JOB_STALE_MINUTES", 10))
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_IGNORE_RESULT = True  # a job's outcome is kept in its own table (lib.models.Job)
 CELERY_TASK_ACKS_LATE = True
@@ -277,5 +289,11 @@ CELERY_BEAT_SCHEDULE = {
     "send-reminders": {
         "task": "stats.tasks.send_daily_reminders",
         "schedule": crontab(hour=REMINDER_HOUR, minute=0),
-    }
+    },
+    # Jobs whose worker died: failed with a message instead of 处理中 for ever (jobs.runner).
+    # Every 5 minutes, so that a lost job is reported at most JOB_STALE_AFTER + 5 minutes late.
+    "reap-stale-jobs": {
+        "task": "jobs.tasks.reap_stale_jobs",
+        "schedule": timedelta(minutes=5),
+    },
 }
