@@ -187,9 +187,8 @@ class Administrator(Visitor):
 
 
 class Ceiling(Visitor):
-    """The ceiling: the same stack (session, log-in check, CSRF) and one INSERT."""
-
-    weight = 0
+    """The ceiling: the same stack (session, log-in check, CSRF) and one INSERT. Run alone
+    (bin/load-test names the classes of each phase)."""
 
     def on_start(self) -> None:
         if not self.login(next(ADMINS)):

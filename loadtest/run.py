@@ -102,7 +102,9 @@ def locust(
         "0",
         *users,
     ]
-    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"locust 失败（{phase}）：\n{done.stderr[-3000:]}")
     rows = {}
     with open(f"{prefix}_stats.csv", newline="") as f:
         for row in csv.DictReader(f):
