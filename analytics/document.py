@@ -42,6 +42,7 @@ from jobs.runner import JobRefused, register
 from jobs.runner import progress as job_progress
 from reports.models import Indicator, Question
 from reports.periods import Period
+from sme.routers import replica_reads
 from stats.completion import CompletionRow, completion
 
 KIND = "analysis_report"
@@ -567,9 +568,13 @@ def _number_headings(document: AnalysisDocument) -> None:
 
 
 @register(KIND)
+@replica_reads()
 def handle_document_job(job: Job) -> str:
     """Params: {"period": "YYYY-MM", "region": code or "", "include_pending": bool}. The scope
-    is checked again here: the owner's region may have changed since the job was queued."""
+    is checked again here: the owner's region may have changed since the job was queued.
+
+    Reads from the read replica when there is one (an analysis may trail the latest approvals by a
+    moment); the progress and the result file are writes and still go to the primary."""
     owner = User.objects.get(pk=job.owner_id)
     try:
         period = Period.parse(str(job.params.get("period", "")))

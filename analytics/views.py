@@ -4,7 +4,11 @@ the 24-month trend, one indicator by region, industry, size, holding or registra
 analysis report (运行监测分析报告), previewed as HTML and written as .docx by a background job.
 
 Scope is analytics.figures.scope_for (the rule of 填报情况): a region outside the administrator's
-own is 404, enterprises get 404 from role_required."""
+own is 404, enterprises get 404 from role_required.
+
+The pages read their figures from the read replica when there is one (sme.routers.replica_reads;
+a moment's lag is acceptable for analysis); the decorator sits inside role_required so that the
+session and the user are still read from the primary, where a fresh login already is."""
 
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from jobs.models import Job
 from jobs.runner import enqueue
 from lib.access import role_required
 from reports.periods import Period, current_report_month
+from sme.routers import replica_reads
 from stats.completion import parent_code
 from transfer.xlsx import XLSX, row_cells
 
@@ -143,6 +148,7 @@ def _charts(choice: Choice, found: dict[str, object]) -> dict[str, charts.Chart]
 
 
 @role_required(*ADMINS)
+@replica_reads()
 def analytics_page(request: HttpRequest) -> HttpResponse:
     choice = _choice(request.user, request.GET)  # type: ignore[arg-type]
     found = _tables(choice)
@@ -169,6 +175,7 @@ EXPORTS = ("overview", "trend", "group", "cross", "questions")
 
 
 @role_required(*ADMINS)
+@replica_reads()
 def analytics_xlsx(request: HttpRequest) -> HttpResponse:
     """The page's tables as an Excel workbook: one table (?table=) or all of them, as shown."""
     choice = _choice(request.user, request.GET)  # type: ignore[arg-type]
@@ -223,6 +230,7 @@ def write_sheet(wb: Workbook, table: tables.DisplayTable, choice: Choice) -> Non
 
 
 @role_required(*ADMINS)
+@replica_reads()
 def report_preview(request: HttpRequest) -> HttpResponse:
     from analytics.document import compose
 

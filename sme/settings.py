@@ -79,10 +79,15 @@ TEMPLATES = [
     },
 ]
 
+# A web or worker process keeps its database connection for DATABASE_CONN_MAX_AGE seconds instead
+# of opening one per request: on PostgreSQL a new connection (a forked backend, its settings) cost
+# more than the minimal request itself, 170 → 506 requests/s (docs/benchmarks.md). A connection
+# found broken is replaced before the request uses it (health checks).
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -99,6 +104,22 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "options", f"-c work_mem={env_str('DATABASE_WORK_MEM', '64MB')} -c jit=off"
     )
+# A streaming replica of the primary (README "Production"): the analytics page, its exports and
+# report and the API's figures read there inside sme.routers.replica_reads(); everything else
+# stays on default. In tests it mirrors default: nothing is created for it, and sme.routers sends
+# its reads through default.
+DATABASE_ROUTERS: list[str] = []
+if replica_url := env_str("DATABASE_REPLICA_URL", ""):
+    DATABASES["replica"] = dj_database_url.parse(
+        replica_url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        # The same session settings as the primary: it answers the same grouping queries.
+        DATABASES["replica"].setdefault("OPTIONS", {}).setdefault(
+            "options", f"-c work_mem={env_str('DATABASE_WORK_MEM', '64MB')} -c jit=off"
+        )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["sme.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

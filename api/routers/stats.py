@@ -14,6 +14,7 @@ from ninja.errors import HttpError
 from analytics import figures
 from api.schemas import DetailOut, ErrorsOut, RegionOut
 from reports.periods import Period, current_report_month
+from sme.routers import replica_reads
 from stats.completion import NOT_IN_SCOPE, REGION_CODE, CompletionRow, completion
 
 router = Router(tags=["统计"])
@@ -104,27 +105,30 @@ def _row(row: CompletionRow, label_region: bool) -> dict:
     summary="填报情况：下级地区（县级为各企业）的企业数、已填报、待审核、审核通过、审核退回、未填报、按时",
 )
 def completion_stats(request: HttpRequest, filters: Query[CompletionFilter]):
-    user = request.user
-    if not getattr(user, "is_administrator", False):
-        raise HttpError(403, ADMINS_ONLY)
-    try:
-        period = _month(filters.period) or current_report_month()
-    except ValueError:
-        return _error("period", PERIOD_FORMAT)
-    if filters.region and not REGION_CODE.match(filters.region):
-        return _error("region", "地区代码应为 6 位数字。")
-    try:
-        table = completion(user, period, filters.region)  # type: ignore[arg-type]
-    except Http404:
-        raise HttpError(404, NOT_IN_SCOPE) from None
-    region = table.region
-    return {
-        "period": str(period),
-        "region": {"code": region.code, "name": region.name} if region else None,
-        "by_enterprise": table.by_enterprise,
-        "rows": [_row(row, True) for row in table.rows],
-        "total": _row(table.total, False),
-    }
+    # Figures that may trail the latest submissions by a moment: from the read replica when
+    # there is one (the caller was authenticated on the primary, before this).
+    with replica_reads():
+        user = request.user
+        if not getattr(user, "is_administrator", False):
+            raise HttpError(403, ADMINS_ONLY)
+        try:
+            period = _month(filters.period) or current_report_month()
+        except ValueError:
+            return _error("period", PERIOD_FORMAT)
+        if filters.region and not REGION_CODE.match(filters.region):
+            return _error("region", "地区代码应为 6 位数字。")
+        try:
+            table = completion(user, period, filters.region)  # type: ignore[arg-type]
+        except Http404:
+            raise HttpError(404, NOT_IN_SCOPE) from None
+        region = table.region
+        return {
+            "period": str(period),
+            "region": {"code": region.code, "name": region.name} if region else None,
+            "by_enterprise": table.by_enterprise,
+            "rows": [_row(row, True) for row in table.rows],
+            "total": _row(table.total, False),
+        }
 
 
 # --- Aggregates --------------------------------------------------------------------------------
@@ -213,41 +217,43 @@ def _measure(row: figures.Row) -> dict:
     "可比口径增速、增速变化、增长面、亏损企业",
 )
 def aggregate_stats(request: HttpRequest, filters: Query[AggregateFilter]):
-    user = request.user
-    if not getattr(user, "is_administrator", False):
-        raise HttpError(403, ADMINS_ONLY_FIGURES)
-    try:
-        period = _month(filters.period)
-    except ValueError:
-        return _error("period", PERIOD_FORMAT)
-    grouping = figures.ALIASES.get(filters.group_by, filters.group_by)
-    if grouping not in figures.GROUPINGS:
-        names = "、".join(["industry", *figures.GROUPINGS])
-        return _error("group_by", f"分组方式应为 {names} 之一。")
-    if filters.region and not REGION_CODE.match(filters.region):
-        return _error("region", "地区代码应为 6 位数字。")
-    try:
-        scope = figures.scope_for(user, filters.region, filters.include_pending)  # type: ignore[arg-type]
-    except Http404:
-        raise HttpError(404, NOT_IN_SCOPE) from None
-    if period is None:  # as the page: the latest month with figures in the scope
-        months = figures.months_with_data(scope)
-        period = Period.parse(months[0]) if months else current_report_month()
-    codes = {info.code: info for info in figures.indicators_of(period)}
-    if filters.indicator not in codes:
-        return _error("indicator", f"{period} 的指标目录中没有该指标。")
-    table = figures.aggregate(scope, period, codes[filters.indicator], grouping)
-    rows = []
-    for row in table.rows:
-        region = {"code": row.code, "name": row.label} if row.code else None
-        rows.append({"key": row.key, "label": row.label, "region": region, **_measure(row)})
-    return {
-        "period": str(period),
-        "region": {"code": scope.code, "name": scope.name} if scope.region else None,
-        "indicator": vars(table.indicator),
-        "group_by": filters.group_by,
-        "include_pending": scope.include_pending,
-        "counted": scope.counted_label,
-        "rows": rows,
-        "total": _measure(table.total),
-    }
+    # From the read replica when there is one, as the analytics page.
+    with replica_reads():
+        user = request.user
+        if not getattr(user, "is_administrator", False):
+            raise HttpError(403, ADMINS_ONLY_FIGURES)
+        try:
+            period = _month(filters.period)
+        except ValueError:
+            return _error("period", PERIOD_FORMAT)
+        grouping = figures.ALIASES.get(filters.group_by, filters.group_by)
+        if grouping not in figures.GROUPINGS:
+            names = "、".join(["industry", *figures.GROUPINGS])
+            return _error("group_by", f"分组方式应为 {names} 之一。")
+        if filters.region and not REGION_CODE.match(filters.region):
+            return _error("region", "地区代码应为 6 位数字。")
+        try:
+            scope = figures.scope_for(user, filters.region, filters.include_pending)  # type: ignore[arg-type]
+        except Http404:
+            raise HttpError(404, NOT_IN_SCOPE) from None
+        if period is None:  # as the page: the latest month with figures in the scope
+            months = figures.months_with_data(scope)
+            period = Period.parse(months[0]) if months else current_report_month()
+        codes = {info.code: info for info in figures.indicators_of(period)}
+        if filters.indicator not in codes:
+            return _error("indicator", f"{period} 的指标目录中没有该指标。")
+        table = figures.aggregate(scope, period, codes[filters.indicator], grouping)
+        rows = []
+        for row in table.rows:
+            region = {"code": row.code, "name": row.label} if row.code else None
+            rows.append({"key": row.key, "label": row.label, "region": region, **_measure(row)})
+        return {
+            "period": str(period),
+            "region": {"code": scope.code, "name": scope.name} if scope.region else None,
+            "indicator": vars(table.indicator),
+            "group_by": filters.group_by,
+            "include_pending": scope.include_pending,
+            "counted": scope.counted_label,
+            "rows": rows,
+            "total": _measure(table.total),
+        }
