@@ -12,8 +12,9 @@
   /loadtest/ping/).
 
 Every submission the server acknowledged (302 to the home page) is appended to LOAD_ACKS, so
-check_load can find each one in the database, once. LOAD_THINK is the pause between a user's
-requests, in seconds (0: none, the saturation phases)."""
+check_load can find each one in the database, once. LOAD_THINK is a person's pause before each form
+is sent (reading the page, typing) and between two tasks, in seconds (0: none, the saturation
+phases); the page after a form follows at once, as the browser follows the redirect."""
 
 from __future__ import annotations
 
@@ -23,8 +24,10 @@ import os
 import re
 import sys
 from typing import Any
+from urllib.parse import urlencode
 
-from locust import HttpUser, constant, task
+import gevent
+from locust import FastHttpUser, constant, task
 from locust.exception import StopUser
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -41,20 +44,42 @@ ENTERPRISES = iter(POOL["enterprises"][FIRST:])
 ADMINS = itertools.cycle(POOL["admins"])
 
 
-class Visitor(HttpUser):
+class Visitor(FastHttpUser):
+    """A browser: cookies kept, forms posted url-encoded. locust's FastHttpUser (geventhttpclient)
+    rather than HttpUser (requests): the load generator shares the machine's two cores with the
+    server, and it spends several times less of them per request."""
+
     abstract = True
     wait_time = constant(THINK)
+
+    def think(self) -> None:
+        """The person's pause between two requests: reading the page, typing the figures."""
+        if THINK:
+            gevent.sleep(THINK)
+
+    def post_form(self, url: str, data: Any, name: str, **kwargs: Any) -> Any:
+        return self.client.post(
+            url,
+            data=urlencode(data),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            name=name,
+            allow_redirects=False,
+            **kwargs,
+        )
+
+    def csrf(self) -> str:
+        return next((c.value for c in self.client.cookiejar if c.name == "csrftoken"), "") or ""
 
     def login(self, username: str) -> bool:
         page = self.client.get("/accounts/login/", name="login page")
         form = Forms(page.text).form_with("username")
         if form is None:
             return False
-        with self.client.post(
+        self.think()
+        with self.post_form(
             "/accounts/login/",
-            data=form.data(username=username, password=PASSWORD),
-            name="login",
-            allow_redirects=False,
+            form.data(username=username, password=PASSWORD),
+            "login",
             catch_response=True,
         ) as response:
             if response.status_code != 302:
@@ -63,14 +88,8 @@ class Visitor(HttpUser):
         return True
 
     def logout(self) -> None:
-        token = self.client.cookies.get("csrftoken", "")
-        self.client.post(
-            "/accounts/logout/",
-            data={"csrfmiddlewaretoken": token},
-            name="logout",
-            allow_redirects=False,
-        )
-        self.client.cookies.clear()
+        self.post_form("/accounts/logout/", {"csrfmiddlewaretoken": self.csrf()}, "logout")
+        self.client.cookiejar.clear()
 
 
 class Clerk(Visitor):
@@ -86,22 +105,19 @@ class Clerk(Visitor):
         base = f"/reports/{PERIOD}"
         if not self.login(enterprise["username"]):
             return
-        self.client.get("/reports/", name="open month")  # follows to step 1
+        # 【开始填报】: the current month, which lands on step 1 (a redirect, followed).
+        landing = self.client.get("/reports/", name="open month (step1 page)")
         if not (
-            self.save(f"{base}/basic/", "step1", clerk.step1)
+            self.save(f"{base}/basic/", "step1", clerk.step1, page=landing.text)
             and self.save(f"{base}/indicators/", "step2", clerk.step2(enterprise))
             and self.save(f"{base}/products/", "step3", clerk.step3(enterprise, self.added_row))
             and self.questionnaires(base)
         ):
             self.logout()
             return
-        token = self.client.cookies.get("csrftoken", "")
-        with self.client.post(
-            f"{base}/submit/",
-            data={"csrfmiddlewaretoken": token},
-            name="submit",
-            allow_redirects=False,
-            catch_response=True,
+        self.think()
+        with self.post_form(
+            f"{base}/submit/", {"csrfmiddlewaretoken": self.csrf()}, "submit", catch_response=True
         ) as response:
             if response.status_code == 302 and response.headers.get("Location") == "/":
                 ACKS.write(
@@ -118,18 +134,18 @@ class Clerk(Visitor):
                 response.failure(f"上报未成功：{problem(response.text)}")
         self.logout()
 
-    def save(self, url: str, step: str, fill: clerk.Fill) -> bool:
-        """GET the step, fill its form, POST it; when the check asks for reasons, give them and
-        post again (a second save, as the clerk does)."""
-        page = self.client.get(url, name=f"{step} page")
-        form = Forms(page.text).form_with("version")
+    def save(self, url: str, step: str, fill: clerk.Fill, page: str | None = None) -> bool:
+        """GET the step (unless the browser is on it already), fill its form, POST it; when the
+        check asks for reasons, give them and post again (a second save, as the clerk does)."""
+        if page is None:
+            page = self.client.get(url, name=f"{step} page").text
+        form = Forms(page).form_with("version")
         if form is None:
             return False
         data = fill(form)
+        self.think()
         for attempt in ("save", "explain"):
-            with self.client.post(
-                url, data=data, name=f"{step} {attempt}", allow_redirects=False, catch_response=True
-            ) as response:
+            with self.post_form(url, data, f"{step} {attempt}", catch_response=True) as response:
                 if response.status_code == 302:
                     return True
                 again = Forms(response.text).form_with("version")
@@ -137,6 +153,7 @@ class Clerk(Visitor):
                 if attempt == "save" and reasons is not None:
                     response.success()  # the warnings the clerk explains next
                     data = reasons
+                    self.think()
                     continue
                 response.failure(f"{step} 未保存：{problem(response.text)}")
                 return False
@@ -152,12 +169,9 @@ class Clerk(Visitor):
             form = Forms(answer.text).form_with("version")
             if form is None:
                 return False
-            with self.client.post(
-                link,
-                data=clerk.answers(form),
-                name="step4 save",
-                allow_redirects=False,
-                catch_response=True,
+            self.think()
+            with self.post_form(
+                link, clerk.answers(form), "step4 save", catch_response=True
             ) as response:
                 if response.status_code != 302:
                     response.failure(f"问卷未保存：{problem(response.text)}")
@@ -197,7 +211,5 @@ class Ceiling(Visitor):
     @task
     def ping(self) -> None:
         self.client.post(
-            "/loadtest/ping/",
-            headers={"X-CSRFToken": self.client.cookies.get("csrftoken", "")},
-            name="ceiling ping",
+            "/loadtest/ping/", headers={"X-CSRFToken": self.csrf()}, name="ceiling ping"
         )
