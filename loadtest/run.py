@@ -26,12 +26,19 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
-OUT = ROOT / "var" / "load"
+# The pool file holds figures of one database's enterprises: one folder per database.
+OUT = (
+    ROOT
+    / "var"
+    / "load"
+    / (urllib.parse.urlsplit(os.environ.get("DATABASE_URL", "")).path.strip("/") or "default")
+)
 STEP_SAVES = ("step1 save", "step2 save", "step2 explain", "step3 save", "step4 save")
 
 
@@ -69,6 +76,34 @@ def workers_rss_mb(master: int) -> list[float]:
         if match:
             sizes.append(int(match.group(1)) / 1024)
     return sizes
+
+
+def cpu_seconds(master: int) -> dict[str, float]:
+    """CPU time used so far (user + system) by the app workers (children of gunicorn's master)
+    and by PostgreSQL's processes on this machine; with the load generator's (this script's
+    children), the split of where a phase's CPU went."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used(pid: str) -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    workers = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    database = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip().startswith("postgres"):
+                database += used(entry.name)
+        except OSError:
+            continue  # a backend that ended meanwhile
+    children = os.times()
+    return {
+        "app": sum(used(pid) for pid in workers),
+        "database": database,
+        "load": children.children_user + children.children_system,
+    }
 
 
 def locust(
@@ -199,6 +234,7 @@ def main() -> None:
         half = args.pool // 2
         phases = {}
         marks = {}
+        cpu = {}
         for phase, users, think, first in (
             ("ceiling", ["Ceiling"], 0.0, 0),
             ("saturated", ["Clerk", "Administrator"], 0.0, 0),
@@ -206,7 +242,10 @@ def main() -> None:
         ):
             marks[phase] = log.stat().st_size
             print(f"== {phase} …", flush=True)
+            before = cpu_seconds(server.pid)
             phases[phase] = locust(phase, users, args.users, args.seconds, think, first, host)
+            after = cpu_seconds(server.pid)
+            cpu[phase] = {k: after[k] - before[k] for k in after}
         times = server_times(log, marks["deadline"])
         rss = workers_rss_mb(server.pid)
         check = json.loads(
@@ -217,10 +256,10 @@ def main() -> None:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
-    report(args, phases, times, rss, check)
+    report(args, phases, times, rss, check, cpu)
 
 
-def report(args, phases, times, rss, check) -> None:  # type: ignore[no-untyped-def]
+def report(args, phases, times, rss, check, cpu) -> None:  # type: ignore[no-untyped-def]
     lines = []
 
     def say(text: str = "") -> None:
@@ -246,6 +285,17 @@ def report(args, phases, times, rss, check) -> None:  # type: ignore[no-untyped-
         f"上限（最小的已登录写一行请求）：{ceiling:.1f} 请求/秒；满载填报：{saturated['rps']:.1f} "
         f"请求/秒（完整上报 {submits / args.seconds:.2f} 次/秒）；比值 {ratio:.2f}（目标 ≥ 0.5）"
     )
+    say()
+    say("各阶段 CPU 秒数（应用工作进程 / PostgreSQL / 压力发生器）与每个请求的 CPU 毫秒：")
+    say()
+    say("| 阶段 | 应用 s | 数据库 s | 压力发生器 s | 应用 ms/请求 | 数据库 ms/请求 |")
+    say("|---|---:|---:|---:|---:|---:|")
+    for phase, used in cpu.items():
+        count = phases[phase]["Aggregated"]["count"] or 1
+        say(
+            f"| {phase} | {used['app']:.1f} | {used['database']:.1f} | {used['load']:.1f} | "
+            f"{used['app'] * 1000 / count:.1f} | {used['database'] * 1000 / count:.1f} |"
+        )
     say()
     say(f"### 第 3 阶段（每个用户两次请求之间停顿 {args.think} 秒）各类请求，客户端测得")
     say()

@@ -169,6 +169,14 @@ class TestPoolAndCheck:
         assert not Report.objects.filter(enterprise_id__in=ids, period=PERIOD).exists()
         assert User.objects.filter(username__startswith="load0").count() == 6
 
+    def test_a_pool_file_of_another_database_is_refused(self, pool: dict[str, Any]) -> None:
+        path = Path(pool["file"])
+        other = json.loads(path.read_text())
+        other["database"] = "sme_elsewhere"
+        path.write_text(json.dumps(other))
+        with pytest.raises(CommandError, match="属于数据库 sme_elsewhere"):
+            call_command("prepare_load", pool=6, out=str(path), stdout=StringIO())
+
     def test_two_submit_events_are_a_duplicate(self, pool: dict[str, Any], tmp_path: Path) -> None:
         enterprise = pool["enterprises"][0]
         clerks_month(login(enterprise["username"]), enterprise)

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts.models import User
 from analytics.models import Cell
@@ -59,13 +59,21 @@ class Command(BaseCommand):
         out = Path(options["out"])
         password = make_password(options["password"])  # one hash for every account: fast
         pool_users = User.objects.filter(username__startswith=PREFIX, enterprise__isnull=False)
-        if pool_users.exists() and out.exists():
+        database = str(connection.settings_dict["NAME"])
+        if pool_users.exists():
+            if not out.exists():
+                raise CommandError(f"库中已有测试账户，但没有它们的数据文件 {out}。")
             pool = json.loads(out.read_text())
+            if pool.get("database") != database:
+                raise CommandError(
+                    f"数据文件 {out} 属于数据库 {pool.get('database')}，不是 {database}。"
+                )
             if pool["period"] != period:
                 raise CommandError(f"数据文件是 {pool['period']} 的，当前填报月份是 {period}。")
             ids = [e["enterprise_id"] for e in pool["enterprises"]]
         else:
             pool = self._choose(period, options["pool"])
+            pool["database"] = database
             ids = [e["enterprise_id"] for e in pool["enterprises"]]
         foreign = ReportEvent.objects.filter(
             report__enterprise_id__in=ids, report__period=period
