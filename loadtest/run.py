@@ -80,28 +80,30 @@ def workers_rss_mb(master: int) -> list[float]:
 
 def cpu_seconds(master: int) -> dict[str, float]:
     """CPU time used so far (user + system) by the app workers (children of gunicorn's master)
-    and by PostgreSQL's processes on this machine; with the load generator's (this script's
-    children), the split of where a phase's CPU went."""
+    and by PostgreSQL on this machine; with the load generator's (this script's children), the
+    split of where a phase's CPU went. A PostgreSQL backend that ended has left its time in its
+    postmaster's count of waited-for children, so the live processes' own times plus those
+    counts cover every backend of the phase."""
     tick = os.sysconf("SC_CLK_TCK")
 
-    def used(pid: str) -> float:
+    def times(pid: str) -> list[int]:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / tick
+        return [int(f) for f in fields[11:15]]  # utime, stime, cutime, cstime
 
     workers = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    database = 0.0
+    database = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             if (entry / "comm").read_text().strip().startswith("postgres"):
-                database += used(entry.name)
+                database += sum(times(entry.name))
         except OSError:
             continue  # a backend that ended meanwhile
     children = os.times()
     return {
-        "app": sum(used(pid) for pid in workers),
-        "database": database,
+        "app": sum(sum(times(pid)[:2]) for pid in workers) / tick,
+        "database": database / tick,
         "load": children.children_user + children.children_system,
     }
 
