@@ -239,8 +239,8 @@ def report_preview(request: HttpRequest) -> HttpResponse:
     return render(request, "analytics/report.html", {"choice": choice, "document": document})
 
 
-@require_POST
 @role_required(*ADMINS)
+@require_POST
 def report_docx(request: HttpRequest) -> HttpResponse:
     """Start writing the .docx as a job (a province of 100,000 enterprises takes a while); the
     job page shows the progress and offers the file."""

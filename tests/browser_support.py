@@ -8,6 +8,7 @@ Import the fixtures by name into the test module (pytest finds them there)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from collections.abc import Iterator
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 from pytest_django.live_server_helper import LiveServer
 
 from reports.models import Indicator, ValidationRule
@@ -69,17 +71,42 @@ def browser(allow_orm_beside_playwright: None) -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
-    """A fresh context per test: no cookie or session carries over from the previous test."""
+    """A fresh context per test: no cookie or session carries over from the previous test.
+
+    Every test also fails on any Content-Security-Policy violation the browser reports (an inline
+    script, event handler or style that the policy refused, which would silently break a page):
+    chromium says so on the console, "Refused to … because it violates the following Content
+    Security Policy directive"."""
     context = browser.new_context(
         base_url=live_server.url, locale="zh-CN", viewport={"width": 1280, "height": 900}
     )
     context.set_default_timeout(15_000)
-    yield context.new_page()
+    violations: list[str] = []
+    context.on("console", lambda message: _record_violation(violations, message))
+    opened = context.new_page()
+    yield opened
+    if not opened.is_closed():
+        # Console events are delivered while Playwright waits on the page: one round trip lets
+        # those still on their way arrive before the check. A page the test left unusable has
+        # nothing more to say.
+        with contextlib.suppress(PlaywrightError):
+            opened.evaluate("0")
     context.close()
+    assert violations == [], "违反内容安全策略（Content-Security-Policy）：\n" + "\n".join(
+        violations
+    )
 
 
-@pytest.fixture
-def report_catalogue(reference_data: None) -> None:
+CSP_VIOLATION_MARKERS = ("Content Security Policy", "Refused to")
+
+
+def _record_violation(violations: list[str], message: ConsoleMessage) -> None:
+    if any(marker in message.text for marker in CSP_VIOLATION_MARKERS):
+        where = message.page.url if message.page else message.location.get("url", "")
+        violations.append(f"{where}: {message.text}")
+
+
+def restore_catalogue() -> None:
     """The default indicator catalogue and validation rules, which come from data migrations:
     a transactional (browser) test before this one has flushed them."""
     for module, model in (
@@ -88,6 +115,11 @@ def report_catalogue(reference_data: None) -> None:
     ):
         if not model.objects.exists():
             importlib.import_module(f"reports.migrations.{module}").create(apps, None)
+
+
+@pytest.fixture
+def report_catalogue(reference_data: None) -> None:
+    restore_catalogue()
 
 
 def screenshot(page: Page, name: str) -> None:
