@@ -13,6 +13,7 @@ from django.contrib.auth import authenticate
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import ApiToken, User, VerificationCode
 from accounts.security import THROTTLED_MESSAGE, client_ip, ip_throttle_seconds, locked_message
@@ -48,8 +49,10 @@ def resolve_login_name(identifier: str) -> User | None:
     return User.objects.filter(**lookup).first()
 
 
+@sensitive_variables("password")
 def login_with_identifier(request: HttpRequest, identifier: str, password: str) -> User:
-    """Check the credentials under the lock-out rules; raise AccountError if refused."""
+    """Check the credentials under the lock-out rules; raise AccountError if refused. The password
+    is starred in Django's error reports (a traceback through here lists the frame's locals)."""
     wait = ip_throttle_seconds(client_ip(request))
     if wait:
         raise AccountError(THROTTLED_MESSAGE.format(seconds=wait), code="throttled")

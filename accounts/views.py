@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts.administrators import (
@@ -30,6 +31,9 @@ from accounts.services import (
 from lib.access import login_required, posted, role_required
 
 
+# sensitive_post_parameters: an error report of these views (the debug page, an e-mail to ADMINS)
+# shows the POSTed passwords and codes as stars (tests/test_log_hygiene.py).
+@sensitive_post_parameters("password")
 def login_view(request: HttpRequest) -> HttpResponse:
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
@@ -55,6 +59,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:login")
 
 
+@sensitive_post_parameters("password1", "password2")
 def register_view(request: HttpRequest) -> HttpResponse:
     form = RegistrationForm(posted(request))
     if request.method == "POST" and form.is_valid():
@@ -88,6 +93,7 @@ def _bind_context(user: User, **extra: object) -> dict[str, object]:
     }
 
 
+@sensitive_post_parameters("code")
 @login_required
 @require_POST
 def bind_view(request: HttpRequest, step: str) -> HttpResponse:
@@ -118,6 +124,7 @@ def bind_view(request: HttpRequest, step: str) -> HttpResponse:
     return render(request, template, context)
 
 
+@sensitive_post_parameters("old_password", "new_password1", "new_password2")
 @login_required
 def password_change_view(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.user, posted(request))
@@ -153,6 +160,7 @@ def administrators_view(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/administrators.html", {"page": page})
 
 
+@sensitive_post_parameters("password1", "password2")
 @role_required(User.Type.LOCAL_ADMIN, User.Type.SENIOR_ADMIN)
 def administrator_create_view(request: HttpRequest) -> HttpResponse:
     _administrators_allowed(request)

@@ -1,7 +1,9 @@
 """The charts of the analytics pages and of the monthly analysis report (运行监测分析报告).
 
 Rendered on the server with matplotlib so that neither the pages nor the Word document need
-JavaScript or a CDN: the pages embed the SVG inline, the report embeds the PNG. Only the
+JavaScript or a CDN: the pages embed the SVG inline, the report embeds the PNG. The inline SVG
+carries no style at all (matplotlib's are turned into presentation attributes), since the
+Content-Security-Policy (style-src 'self', sme.settings) has browsers ignore inline styles. Only the
 object-oriented API is used (a `Figure` per chart, never pyplot), so a web worker thread and a
 Celery worker can render side by side. The few settings that matplotlib reads from its global
 rcParams at save time (SVG text mode, id salt) are set in an `rc_context` held under a lock, so
@@ -70,6 +72,25 @@ MAX_X_LABELS = 12
 _SVG_NS = "http://www.w3.org/2000/svg"
 _XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 _URL_REF = re.compile(r"url\(#([^)]+)\)")
+# SVG's presentation attributes: the CSS properties that an SVG element also takes as attributes
+# of its own. The Content-Security-Policy forbids inline styles, and a browser honouring it
+# ignores every style="" of the page, inline SVG included, but not these attributes: matplotlib's
+# style="" declarations are rewritten as them. matplotlib writes no other property; one that is
+# not here is dropped, as the browser would ignore it anyway.
+_PRESENTATION_ATTRIBUTES = frozenset(
+    {
+        "alignment-baseline", "baseline-shift", "clip", "clip-path", "clip-rule", "color",
+        "color-interpolation", "color-interpolation-filters", "color-rendering", "cursor",
+        "direction", "display", "dominant-baseline", "fill", "fill-opacity", "fill-rule",
+        "filter", "flood-color", "flood-opacity", "font-family", "font-size", "font-size-adjust",
+        "font-stretch", "font-style", "font-variant", "font-weight", "image-rendering",
+        "letter-spacing", "lighting-color", "marker-end", "marker-mid", "marker-start", "mask",
+        "opacity", "overflow", "pointer-events", "shape-rendering", "stop-color", "stop-opacity",
+        "stroke", "stroke-dasharray", "stroke-dashoffset", "stroke-linecap", "stroke-linejoin",
+        "stroke-miterlimit", "stroke-opacity", "stroke-width", "text-anchor", "text-decoration",
+        "text-rendering", "unicode-bidi", "visibility", "word-spacing", "writing-mode",
+    }
+)  # fmt: skip
 # Rendering changes matplotlib's global rcParams for its duration: one chart at a time.
 _LOCK = threading.RLock()
 
@@ -441,25 +462,33 @@ def _inline_svg(document: bytes, prefix: str, title: str) -> str:
         # The style's `*{...}` rule would apply to the whole page: the svg element carries it.
         if tag in {"metadata", "style", "script"}:
             element.getparent().remove(element)
-        elif tag == "text":
-            element.set("style", _browser_font(element.get("style", "")))
+            continue
+        style = element.attrib.pop("style", None)
+        if style is not None:
+            _style_as_attributes(element, style)
+        if tag == "text":
+            # matplotlib names the font it drew with; a browser needs names it may have.
+            element.set("font-family", BROWSER_FONT_FAMILY)
     _prefix_ids(root, prefix)
     root.set("id", prefix)
     root.set("stroke-linejoin", "round")
     root.set("stroke-linecap", "butt")
     root.set("role", "img")
     root.set("aria-label", title)
-    root.set("style", "max-width: 100%; height: auto")
+    # Its size on the page (max-width: 100%, height: auto) comes from static/css/site.css.
     for defs in [d for d in root.iter(f"{{{_SVG_NS}}}defs") if len(d) == 0]:
         defs.getparent().remove(defs)
     return etree.tostring(root, encoding="unicode")
 
 
-def _browser_font(style: str) -> str:
-    """matplotlib names the fonts it rendered with; a browser needs the names it may have."""
-    declarations = [d.strip() for d in style.split(";") if d.strip()]
-    kept = [d for d in declarations if not d.startswith("font-family")]
-    return "; ".join([*kept, f"font-family: {BROWSER_FONT_FAMILY}"])
+def _style_as_attributes(element: etree._Element, style: str) -> None:
+    """A style="" attribute's declarations as presentation attributes (`_PRESENTATION_ATTRIBUTES`
+    says why); a declaration wins over an attribute of the same name, as in CSS."""
+    for declaration in style.split(";"):
+        name, colon, value = declaration.partition(":")
+        name, value = name.strip().lower(), value.strip()
+        if colon and value and name in _PRESENTATION_ATTRIBUTES:
+            element.set(name, value)
 
 
 def _prefix_ids(root: etree._Element, prefix: str) -> None:

@@ -6,11 +6,18 @@ from __future__ import annotations
 from celery import shared_task
 
 from jobs.runner import reap_stale, run
+from ops.logs import bind, unbind
 
 
 @shared_task(name="jobs.tasks.run_job", acks_late=True)
 def run_job(job_pk: int) -> None:
-    run(job_pk)
+    # The job's log lines carry "job-<id>" where a request's carry its request id (ops.logs);
+    # undone after, since a worker process runs one task after another in the same thread.
+    token = bind(f"job-{job_pk}")
+    try:
+        run(job_pk)
+    finally:
+        unbind(token)
 
 
 @shared_task(name="jobs.tasks.reap_stale_jobs")

@@ -37,7 +37,9 @@ max_requests_jitter = 100
 # would share its path.
 control_socket_disable = True
 
-# Access log on standard output, with the time taken (%(M)s: milliseconds); errors on stderr.
+# Access log on standard output, with the time taken (%(M)s: milliseconds) and the request id
+# (X-Request-ID, ops.middleware) that the JSON log lines of the same request carry; errors on
+# stderr.
 accesslog = "-"
 errorlog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" %({x-request-id}o)s'

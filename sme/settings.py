@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 
 from sme.env import env_bool, env_choice, env_int, env_list, env_str
 
@@ -30,6 +31,7 @@ INSTALLED_APPS = [
     "axes",
     "ninja",
     "lib",
+    "ops",
     "audit",
     "accounts",
     "directory",
@@ -46,9 +48,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that the log lines of every layer below carry the request id; it also answers
+    # /healthz before any of them (no session, user or host check for the load balancer).
+    "ops.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files straight from gunicorn (README "Production"), before anything touches a session.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Early, so that the pages of the middleware below (a refused CSRF token) carry the policy too.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -158,7 +165,58 @@ SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+# Lax: the cookie still comes along when a user follows a link to the platform (a notice in an
+# e-mail), but not on another site's POST, a second guard beside the CSRF token.
+SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_SAMESITE = "Lax"
+# No script reads the csrftoken cookie: forms carry the token as a field and htmx sends it from
+# the page (hx-headers in base.html), so scripts may as well not see the cookie.
+CSRF_COOKIE_HTTPONLY = True
+
+# 等级保护: the headers that harden the browser side (tests/test_security_headers.py), so that
+# `manage.py check --deploy` is clean with the production environment (README "Production").
+# TLS usually ends at the proxy: with SECURE_PROXY_SSL_HEADER=true Django trusts its
+# X-Forwarded-Proto (the proxy must set it and drop a client's own), and only then does it know a
+# request came over HTTPS, which HSTS and the redirect below depend on.
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Off by default: the proxy redirects plain HTTP itself, and without the proxy header above
+# Django would take every request for plain HTTP and redirect for ever.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# By default one year once the site is served over HTTPS (SECURE_COOKIES) and not debugging, where
+# a local https:// would stick in the browser; Django only sends the header on HTTPS requests.
+SECURE_HSTS_SECONDS = env_int(
+    "SECURE_HSTS_SECONDS", 365 * 24 * 3600 if SESSION_COOKIE_SECURE and not DEBUG else 0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# The preload list binds the registrable domain and every name under it for months: a decision
+# for the owner of that domain, not for one application on it; off unless asked for.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles, fonts and requests from this origin only,
+# with no inline script, event handler attribute or style at all; the templates keep it so
+# (tests/test_security_headers.py) and the browser tests fail on any violation. The charts are
+# inline SVG drawn with presentation attributes, not style (analytics.charts), and htmx is told
+# not to inject its indicator <style> (the htmx-config meta of base.html). data: images are for
+# the stylesheet of the API documentation (Swagger UI), which draws its icons with them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
 
 # Lock-out (django-axes): an account is locked for 15 minutes after 5 failed logins. Failures
 # are counted per account only, so that one office behind a NAT does not lock itself out;
@@ -176,7 +234,12 @@ AXES_VERBOSE = False
 # Counting per account only is deliberate (see above); the address throttle covers spraying.
 # No AxesMiddleware: accounts.services.login_with_identifier turns a lock into a message on the
 # login page and a 429 in the API, instead of the middleware replacing the whole response.
-SILENCED_SYSTEM_CHECKS = ["axes.W006", "axes.W002"]
+SILENCED_SYSTEM_CHECKS = [
+    "axes.W006",
+    "axes.W002",
+    # HSTS preload is left to the owner of the domain on purpose (SECURE_HSTS_PRELOAD above).
+    "security.W021",
+]
 LOGIN_IP_DISTINCT_ACCOUNTS = env_int("LOGIN_IP_DISTINCT_ACCOUNTS", 10)
 LOGIN_IP_THROTTLE_SECONDS = env_int("LOGIN_IP_THROTTLE_SECONDS", 10)
 
@@ -245,12 +308,37 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
+# Logs go to standard error, one line each: JSON for a log collector (LOG_FORMAT=json, the default
+# unless DEBUG) or text for a person at a terminal (make demo). Every line carries the request id
+# (ops.middleware) and the user's id (ops.logs). One handler, on the root logger, so that every
+# logger's lines come out once and in the same format: the platform's own "sme.*" at LOG_LEVEL,
+# Django's request errors and security warnings, and any library's warnings.
+LOG_FORMAT = env_choice("LOG_FORMAT", ("json", "text"), "text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_context": {"()": "ops.logs.RequestContextFilter"}},
+    "formatters": {
+        "json": {"()": "ops.logs.JsonFormatter"},
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(user)s] %(message)s"
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_context"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "sme": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+        "sme": {"level": env_str("LOG_LEVEL", "INFO")},
+        # Replaces Django's own handlers of "django" (plain text on the console under DEBUG, mail
+        # to ADMINS, of which there are none): its lines go to the root's handler like the rest.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.request": {"level": "WARNING"},  # 4xx as warnings, 5xx with the traceback
+        "django.security": {"level": "WARNING"},  # DisallowedHost, suspicious operations
     },
 }
 
@@ -303,6 +391,9 @@ JOB_RUNNER = env_choice(
 JOB_STALE_AFTER = timedelta(minutes=env_int("JOB_STALE_MINUTES", 10))
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_IGNORE_RESULT = True  # a job's outcome is kept in its own table (lib.models.Job)
+# The worker logs through LOGGING like the web processes (JSON lines with the job's id as the
+# request id, ops.logs) instead of replacing the root logger's handlers with Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Shanghai"

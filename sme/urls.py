@@ -21,4 +21,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("loadtest/", include("loadtest.urls")),
     path("django-admin/", admin.site.urls),
+    path("healthz", include("ops.urls")),
 ]

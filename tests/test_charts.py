@@ -207,12 +207,27 @@ def test_the_svg_is_an_element_for_the_page_with_the_chinese_as_text() -> None:
 
 def test_the_svg_names_fonts_a_browser_has_and_no_page_wide_style() -> None:
     root = svg_root(province_bars().svg())
-    styles = [t.get("style", "") for t in root.iter(f"{SVG}text")]
+    fonts = [t.get("font-family", "") for t in root.iter(f"{SVG}text")]
 
-    assert styles
-    assert all("'Noto Sans CJK SC'" in s and "'Microsoft YaHei'" in s for s in styles)
-    assert all(s.endswith("sans-serif") for s in styles)
+    assert fonts
+    assert all("'Noto Sans CJK SC'" in f and "'Microsoft YaHei'" in f for f in fonts)
+    assert all(f.endswith("sans-serif") for f in fonts)
     assert not list(root.iter(f"{SVG}style"))  # matplotlib's `*{...}` rule would leak
+
+
+@pytest.mark.parametrize("chart", [growth_line, province_bars], ids=["line", "bars"])
+def test_the_svg_has_no_style_attribute_but_the_same_looks_as_attributes(
+    chart: Callable[[], charts.Chart],
+) -> None:
+    """The Content-Security-Policy (style-src 'self') has browsers ignore every style=""."""
+    root = svg_root(chart().svg())
+
+    assert [e.tag for e in root.iter() if "style" in e.attrib] == []
+    colours = {e.get(name) for e in root.iter() for name in ("fill", "stroke")}
+    assert charts.PALETTE[0] in colours  # the first line, or the positive bars
+    titles = [t for t in root.iter(f"{SVG}text") if "".join(t.itertext()) == TITLE]
+    assert titles and titles[0].get("font-weight") == "700"
+    assert titles[0].get("font-size") == "11px"
 
 
 def test_the_svg_escapes_markup_from_the_data() -> None:
