@@ -9,6 +9,7 @@ from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
 
 from accounts.models import ApiToken, OutboxMessage, User, VerificationCode
 from audit.recorder import AuditedAdminMixin
+from lib.masking import mask_contact
 
 
 class UserCreationForm(BaseUserCreationForm):
@@ -68,16 +69,25 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "channel", "recipient", "subject")
+    # A change list is a list (lib.masking): the full recipient is on the message's own page.
+    list_display = ("created_at", "channel", "masked_recipient", "subject")
     list_filter = ("channel",)
     search_fields = ("recipient",)
+
+    @admin.display(description="收件人", ordering="recipient")
+    def masked_recipient(self, obj: OutboxMessage) -> str:
+        return mask_contact(obj.recipient)
 
 
 @admin.register(VerificationCode)
 class VerificationCodeAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "user", "channel", "target", "failed_tries", "used_at")
+    list_display = ("created_at", "user", "channel", "masked_target", "failed_tries", "used_at")
     exclude = ("code_hash",)
     search_fields = ("target", "user__username")
+
+    @admin.display(description="手机号码/邮箱地址", ordering="target")
+    def masked_target(self, obj: VerificationCode) -> str:
+        return mask_contact(obj.target)
 
 
 @admin.register(ApiToken)

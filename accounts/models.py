@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from directory.models import Enterprise, Region
+from lib.masking import mask_contact
 
 username_validator = RegexValidator(
     r"^[A-Za-z0-9_]{4,32}$", "用户ID 只能由 4 至 32 位字母、数字或下划线组成。"
@@ -157,7 +158,8 @@ class VerificationCode(models.Model):
         verbose_name_plural = "验证码"
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} {self.target}"
+        # Masked (lib.masking): the admin's lists, checkbox labels and logs print str().
+        return f"{self.get_channel_display()} {mask_contact(self.target)}"
 
     @staticmethod
     def hash_code(code: str) -> str:
@@ -179,7 +181,8 @@ class OutboxMessage(models.Model):
         verbose_name_plural = "发件箱"
 
     def __str__(self) -> str:
-        return f"{self.recipient}: {self.subject}"
+        # Masked for the same reason as VerificationCode.__str__.
+        return f"{mask_contact(self.recipient)}: {self.subject}"
 
 
 class ApiToken(models.Model):

@@ -26,6 +26,7 @@ from directory.models import (
     RegistrationType,
 )
 from directory.trees import ancestry
+from lib.masking import mask_email, mask_mobile, mask_phone
 from reports.basic_info import STORED_FIELDS, BasicInfoForm
 from reports.content import COLUMN_LABELS
 from reports.models import ProductLine, Question, Questionnaire, Report
@@ -131,8 +132,14 @@ CHOICE_LABELS = {
 }
 
 
-def basic_info_facts(info: dict[str, Any]) -> list[tuple[str, str]]:
-    """(label, shown value) of a stored 企业基本情况表, in the form's order, for reading only."""
+# The contact fields of step 1 and how each is masked (lib.masking).
+CONTACT_MASKS = {"phone": mask_phone, "fax": mask_phone, "mobile": mask_mobile, "email": mask_email}
+
+
+def basic_info_facts(info: dict[str, Any], masked: bool = False) -> list[tuple[str, str]]:
+    """(label, shown value) of a stored 企业基本情况表, in the form's order, for reading only.
+    `masked`: the contact fields as lib.masking shows them to a reader who is not
+    lib.masking.sees_contacts."""
     facts = []
     for name in STORED_FIELDS:
         value = info.get(name)
@@ -144,6 +151,8 @@ def basic_info_facts(info: dict[str, Any]) -> list[tuple[str, str]]:
             shown = "是" if value else "否"
         else:
             shown = CHOICE_LABELS.get(name, {}).get(value, value) or ""
+        if masked and name in CONTACT_MASKS:
+            shown = CONTACT_MASKS[name](shown)
         facts.append((str(BasicInfoForm.base_fields[name].label), str(shown)))
     return facts
 

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import User
 from directory.models import Enterprise, Industry, Region
 from lib.access import role_required
+from lib.masking import sees_contacts
 from reports.forms import AnswerSheet, IndicatorTable, basic_info_facts, product_rows_from_lines
 from reports.models import IndicatorValue, KeyChangeRequest, Report
 from reports.periods import Period, current_report_month
@@ -234,7 +235,8 @@ def _report_context(report: Report, user: User, posted: Any = None) -> dict[str,
     return {
         "report": report,
         "info": report.basic_info or {},
-        "facts": basic_info_facts(report.basic_info or {}),
+        # In scope already (the view's queryset); sees_contacts keeps the rule in one place.
+        "facts": basic_info_facts(report.basic_info or {}, masked=not sees_contacts(user, report)),
         "table": table,
         "rows": product_rows_from_lines(list(report.products.all())),
         "sheets": [AnswerSheet(q, stored=stored) for q in questionnaires_for(report.period)],
