@@ -6,4 +6,5 @@ class AccountsConfig(AppConfig):
     verbose_name = "用户与登录"
 
     def ready(self) -> None:
-        from accounts import middleware  # noqa: F401  (connects the login's idle-session mark)
+        # Imported for their receivers: the login's idle-session mark, the security events.
+        from accounts import middleware, signals  # noqa: F401

@@ -18,6 +18,8 @@ from django.views.decorators.debug import sensitive_variables
 from accounts.models import ApiToken, User, VerificationCode
 from accounts.security import THROTTLED_MESSAGE, client_ip, ip_throttle_seconds, locked_message
 from accounts.senders import SendError, get_sender
+from audit.models import SecurityEvent
+from audit.recorder import record_security
 from directory.models import Enterprise, Region
 from lib.validators import MOBILE_RE
 
@@ -234,6 +236,13 @@ def issue_api_token(user: User) -> tuple[str, ApiToken]:
         key_hash=ApiToken.hash_key(key),
         expires_at=timezone.now() + settings.API_TOKEN_TTL,
     )
+    # The address comes from the request context (the API view does not hand it down).
+    record_security(
+        SecurityEvent.Kind.TOKEN_CREATE,
+        SecurityEvent.Outcome.SUCCESS,
+        actor=user,
+        detail=f"令牌{token.pk}，有效至{timezone.localtime(token.expires_at):%Y-%m-%d %H:%M}",
+    )
     return key, token
 
 
@@ -252,4 +261,11 @@ def user_for_api_token(key: str) -> User | None:
 
 
 def revoke_api_tokens(user: User) -> None:
-    ApiToken.objects.filter(user=user).delete()
+    revoked, _ = ApiToken.objects.filter(user=user).delete()
+    if revoked:  # nothing to revoke is no event
+        record_security(
+            SecurityEvent.Kind.TOKEN_REVOKE,
+            SecurityEvent.Outcome.SUCCESS,
+            actor=user,
+            detail=f"吊销{revoked}个令牌",
+        )

@@ -10,8 +10,8 @@ from django.db.models import Model
 from django.forms.models import model_to_dict
 from django.http import HttpRequest
 
-from audit.context import client_ip
-from audit.models import AuditEntry
+from audit.context import client_ip, current_ip
+from audit.models import AuditEntry, SecurityEvent
 
 
 def snapshot(obj: Model | None) -> dict[str, Any] | None:
@@ -67,3 +67,26 @@ class AuditedAdminMixin:
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         for obj in list(queryset):
             self.delete_model(request, obj)
+
+
+def record_security(
+    kind: str,
+    outcome: str,
+    actor: Any = None,
+    username: str = "",
+    ip: str | None = None,
+    detail: str = "",
+) -> SecurityEvent:
+    """One security event, one INSERT. `username` is the name tried when there is no actor; it is
+    cut short (a login form may be sent anything) and a password is never passed here."""
+    if actor is not None and getattr(actor, "pk", None) is None:
+        actor = None  # an AnonymousUser or an unsaved user has no row to point at
+    name = actor.username if actor is not None else username.replace("\x00", "")
+    return SecurityEvent.objects.create(
+        kind=kind,
+        outcome=outcome,
+        actor=actor,
+        username=name[:150],
+        ip=ip or current_ip(),
+        detail=detail[:300],
+    )

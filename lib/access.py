@@ -18,6 +18,7 @@ def role_required(*user_types: str) -> Callable:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if user_types and request.user.user_type not in user_types:  # type: ignore[union-attr]
+                _record_denied(request)
                 raise Http404
             return view(request, *args, **kwargs)
 
@@ -27,6 +28,22 @@ def role_required(*user_types: str) -> Callable:
 
 
 login_required = role_required()
+
+
+def _record_denied(request: HttpRequest) -> None:
+    """A logged-in user refused a page is a security event (one INSERT). Imported here, not at
+    the top: lib is below audit, whose views use this module."""
+    from audit.context import client_ip
+    from audit.models import SecurityEvent
+    from audit.recorder import record_security
+
+    record_security(
+        SecurityEvent.Kind.DENIED,
+        SecurityEvent.Outcome.FAILURE,
+        actor=request.user,
+        ip=client_ip(request),
+        detail=f"{request.method} {request.path}",
+    )
 
 
 def posted(request: HttpRequest) -> Any:

@@ -265,6 +265,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@sme-monitor.local")
 
 # API bearer tokens.
 API_TOKEN_TTL = timedelta(hours=env_int("API_TOKEN_HOURS", 12))
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)  # purge_audit; 等级保护: >= 180
 
 # The platform speaks Simplified Chinese only, whatever the browser asks for (no LocaleMiddleware):
 # Django's own messages (password rules, the admin) must not turn English on an English browser.

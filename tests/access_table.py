@@ -205,6 +205,7 @@ PAGES: dict[tuple[str, str], Entry] = {
     ("notices:delete", GET): Entry("/notices/manage/{notice}/delete/", GET_OF_ADMIN_POST),
     # audit
     ("audit:search", GET): Entry("/audit/", NATIONAL_PAGE),
+    ("audit:export", GET): Entry("/audit/export.xlsx?kind=security", NATIONAL_PAGE),
     # reports: the enterprise's own months. B has its own (empty) 2026-10, but no report to view,
     # withdraw or print.
     ("reports:current", GET): Entry("/reports/", ENTERPRISE_PAGE),

@@ -4,7 +4,9 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from accounts.services import AccountError, issue_api_token, login_with_identifier
-from api.schemas import DetailOut, MeOut, RegionOut, TokenIn, TokenOut
+from api.schemas import DetailOut, ErrorsOut, MeOut, RegionOut, TokenIn, TokenOut
+from audit.models import SecurityEvent
+from audit.recorder import record_security
 
 router = Router(tags=["账户"])
 
@@ -12,7 +14,7 @@ router = Router(tags=["账户"])
 @router.post(
     "/auth/token",
     auth=None,
-    response={200: TokenOut, 401: DetailOut, 429: DetailOut},
+    response={200: TokenOut, 400: ErrorsOut, 401: DetailOut, 429: DetailOut},
     summary="以用户ID（或绑定的手机/邮箱）和密码换取令牌",
 )
 def create_token(request: HttpRequest, payload: TokenIn):
@@ -21,6 +23,10 @@ def create_token(request: HttpRequest, payload: TokenIn):
     except AccountError as exc:
         status = 429 if exc.code in ("locked", "throttled") else 401
         return Status(status, {"detail": exc.message})
+    # An API login calls no login(), so Django's user_logged_in is not sent: recorded here.
+    record_security(
+        SecurityEvent.Kind.LOGIN_OK, SecurityEvent.Outcome.SUCCESS, actor=user, detail="API登录"
+    )
     key, token = issue_api_token(user)
     return Status(200, {"token": key, "expires_at": token.expires_at})
 

@@ -5,7 +5,7 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
-from api.schemas import NoticePage
+from api.schemas import DetailOut, ErrorsOut, NoticePage
 from notices.models import Notice
 from notices.selectors import readable_notices
 
@@ -18,7 +18,12 @@ class NoticeFilter(Schema):
     page: int = 1
 
 
-@router.get("/notices", response=NoticePage, summary="当前用户可读的通知公告或平台动态，最新在前")
+# 400 and 401 come from the api-wide handlers (api/urls.py); listed so the document tells the truth.
+@router.get(
+    "/notices",
+    response={200: NoticePage, 400: ErrorsOut, 401: DetailOut},
+    summary="当前用户可读的通知公告或平台动态，最新在前",
+)
 def list_notices(request: HttpRequest, filters: Query[NoticeFilter]):
     qs = readable_notices(request.user)
     if filters.kind:
