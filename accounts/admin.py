@@ -38,8 +38,10 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
         (None, {"fields": ("username", "password")}),
         ("账户", {"fields": ("nickname", "user_type", "region", "enterprise", "mobile", "email")}),
         ("权限", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
-        ("时间", {"fields": ("last_login", "date_joined")}),
+        ("时间", {"fields": ("last_login", "date_joined", "password_changed_at")}),
     )
+    # Shown, not editable: moving the date by hand would put off the password's expiry.
+    readonly_fields = ("password_changed_at",)
     add_fieldsets = (
         (
             None,

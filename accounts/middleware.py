@@ -1,6 +1,7 @@
 """等级保护: a session ends after SESSION_IDLE_SECONDS seconds without a request, whatever the
 session store does with its own expiry (with REDIS_URL the sessions are cached in Redis, whose
-keys expire by Redis's clock, and cached_db reads them without looking at the expiry date)."""
+keys expire by Redis's clock, and cached_db reads them without looking at the expiry date); an
+administrator whose password has expired may do nothing but change it."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
 
 LAST_SEEN = "_last_seen"
+API_PREFIX = "/api/"
 
 
 class IdleSessionMiddleware:
@@ -43,3 +49,50 @@ def mark_at_login(sender: object, request: HttpRequest | None, **kwargs: object)
     it writes nothing."""
     if request is not None and hasattr(request, "session"):
         request.session[LAST_SEEN] = int(time.time())
+
+
+def password_expired_message() -> str:
+    return f"您的密码已超过{settings.ADMIN_PASSWORD_MAX_AGE_DAYS}天未修改，请先修改密码。"
+
+
+def password_expired_api_message() -> str:
+    # The API has no password change of its own: the user is told where to do it.
+    days = settings.ADMIN_PASSWORD_MAX_AGE_DAYS
+    return f"您的密码已超过{days}天未修改，请先登录网页修改密码后再使用接口。"
+
+
+class PasswordExpiryMiddleware:
+    """Sends an administrator whose password has expired (User.password_expired) to the password
+    change page, whatever page was asked for, until the password is changed. Placed after the
+    idle-session check (an ended session is simply logged out), the messages middleware (the
+    redirect carries the reason) and htmx's. No query of its own: the user row is loaded already.
+
+    API calls with a session get a 403 in the API's shape instead of a redirect; calls with a
+    token are refused by api.auth.BearerToken (request.user is not set yet here)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.allowed = {reverse("accounts:password_change"), reverse("accounts:logout"), "/healthz"}
+        self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and user.password_expired
+            and request.path not in self.allowed
+            and not request.path.startswith(self.static_prefix)
+        ):
+            return self.refuse(request)
+        return self.get_response(request)
+
+    def refuse(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(API_PREFIX):
+            return JsonResponse({"detail": password_expired_api_message()}, status=403)
+        messages.warning(request, password_expired_message())
+        url = reverse("accounts:password_change")
+        # An htmx request would swap the password page into a fragment: the browser goes there.
+        if request.htmx:  # type: ignore[attr-defined]
+            return HttpResponseClientRedirect(url)
+        return redirect(url)

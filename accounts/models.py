@@ -4,7 +4,9 @@ and API tokens."""
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.validators import RegexValidator
 from django.db import models
@@ -67,6 +69,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField("启用", default=True)
     is_staff = models.BooleanField("可进入管理后台", default=False)
     date_joined = models.DateTimeField("注册时间", default=timezone.now)
+    # 等级保护: administrators must change a password older than ADMIN_PASSWORD_MAX_AGE_DAYS
+    # (accounts.middleware.PasswordExpiryMiddleware). Moved by set_password() below.
+    password_changed_at = models.DateTimeField("密码修改时间", default=timezone.now)
 
     objects = UserManager()
 
@@ -91,6 +96,31 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.username
+
+    def set_password(self, raw_password: str | None) -> None:
+        # Every way of setting a password goes through here (create_user and so createsuperuser
+        # and the administrator-create page, the Django admin's forms, the change page), and
+        # each saves the whole row afterwards, so the date is stored with the new hash.
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
+
+    def check_password(self, raw_password: str) -> bool:
+        # A login rehashes the password when the hasher's parameters change, through
+        # set_password() and a save of the password column only: that is no change by the user,
+        # so the date in memory stays as stored.
+        changed_at = self.password_changed_at
+        valid = super().check_password(raw_password)
+        self.password_changed_at = changed_at
+        return valid
+
+    @property
+    def password_expired(self) -> bool:
+        """An administrator's password older than ADMIN_PASSWORD_MAX_AGE_DAYS (0: never).
+        Enterprise users are not subject to expiry (issue 8 names administrators)."""
+        days = settings.ADMIN_PASSWORD_MAX_AGE_DAYS
+        if days <= 0 or not self.is_administrator:
+            return False
+        return timezone.now() - self.password_changed_at > timedelta(days=days)
 
     @property
     def display_name(self) -> str:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
+from ninja.errors import HttpError
 from ninja.security import HttpBearer, django_auth
 
+from accounts.middleware import password_expired_api_message
 from accounts.models import User
 from accounts.services import user_for_api_token
 
@@ -12,6 +14,10 @@ class BearerToken(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
         user = user_for_api_token(token)
+        if user is not None and user.password_expired:
+            # 403, not 401: the token is good, but the administrator must change the password on
+            # the web first (accounts.middleware.PasswordExpiryMiddleware does so for sessions).
+            raise HttpError(403, password_expired_api_message())
         if user is not None:
             request.user = user
         return user

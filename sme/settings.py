@@ -65,6 +65,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.context.RequestOriginMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so that its refusals still pass through the headers and the request origin above.
+    "accounts.middleware.PasswordExpiryMiddleware",
 ]
 
 ROOT_URLCONF = "sme.urls"
@@ -160,6 +162,7 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # database store. The store's own expiry, pushed forward at each save, is never the earlier end.
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_MARK_SECONDS = 60
+ADMIN_PASSWORD_MAX_AGE_DAYS = env_int("ADMIN_PASSWORD_MAX_AGE_DAYS", 90)  # 0: no expiry
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
