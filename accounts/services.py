@@ -269,3 +269,24 @@ def revoke_api_tokens(user: User) -> None:
             actor=user,
             detail=f"吊销{revoked}个令牌",
         )
+
+
+def api_tokens_of(user: User) -> list[ApiToken]:
+    """The user's own tokens, newest first, expired ones included (shown as 已过期 so that the
+    owner sees what was issued and may still revoke it)."""
+    return list(ApiToken.objects.filter(user=user).order_by("-created_at", "-pk"))
+
+
+def revoke_api_token(user: User, token_id: int) -> bool:
+    """Revokes one token of `user`; False when `user` has no token of that id. The filter on the
+    owner is what makes another user's token unreachable, so callers answer False with a 404."""
+    revoked, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
+    if not revoked:
+        return False
+    record_security(
+        SecurityEvent.Kind.TOKEN_REVOKE,
+        SecurityEvent.Outcome.SUCCESS,
+        actor=user,
+        detail=f"吊销令牌{token_id}",
+    )
+    return True

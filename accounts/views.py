@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -22,9 +23,11 @@ from accounts.forms import BindForm, LoginForm, PasswordChangeForm, ProfileForm,
 from accounts.models import OutboxMessage, User
 from accounts.services import (
     AccountError,
+    api_tokens_of,
     confirm_binding,
     login_with_identifier,
     register_enterprise,
+    revoke_api_token,
     revoke_api_tokens,
     send_binding_code,
 )
@@ -136,6 +139,35 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
         messages.success(request, "密码已修改，其他设备上的登录已失效。")
         return redirect(reverse("accounts:password_change"))
     return render(request, "accounts/password_change.html", {"form": form})
+
+
+# API tokens: each user sees and revokes only their own (issue 8). The token itself is never
+# stored (only its hash), so the page names a token by its id.
+
+
+@login_required
+def tokens_view(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    tokens = [{"token": t, "expired": t.expires_at <= now} for t in api_tokens_of(request.user)]
+    return render(request, "accounts/tokens.html", {"tokens": tokens})
+
+
+@login_required
+@require_POST
+def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+    # Another user's token is answered as a missing one: its existence is not confirmed.
+    if not revoke_api_token(request.user, pk):
+        raise Http404
+    messages.success(request, f"令牌 #{pk} 已吊销，使用它的程序将无法再访问接口。")
+    return redirect("accounts:tokens")
+
+
+@login_required
+@require_POST
+def tokens_revoke_all_view(request: HttpRequest) -> HttpResponse:
+    revoke_api_tokens(request.user)
+    messages.success(request, "您的全部API令牌已吊销。")
+    return redirect("accounts:tokens")
 
 
 @role_required(User.Type.SENIOR_ADMIN)

@@ -173,6 +173,13 @@ PAGES: dict[tuple[str, str], Entry] = {
     ("accounts:bind_confirm", GET): Entry("/accounts/profile/bind/confirm/", GET_OF_USERS_POST),
     ("accounts:password_change", GET): Entry("/accounts/password/", LOGGED_IN),
     ("accounts:password_change", POST): Entry("/accounts/password/", LOGGED_IN, data={}),
+    # API tokens: each user's own. The fixture has no token, so the id of the revoke entry is one
+    # nobody owns: 404 to every user, like another user's token (tests/test_api_tokens_page.py).
+    ("accounts:tokens", GET): Entry("/accounts/tokens/", LOGGED_IN),
+    ("accounts:token_revoke", POST): Entry("/accounts/tokens/999999999/revoke/", rule(), data={}),
+    ("accounts:token_revoke", GET): Entry("/accounts/tokens/999999999/revoke/", GET_OF_USERS_POST),
+    ("accounts:tokens_revoke_all", POST): Entry("/accounts/tokens/revoke-all/", LOGGED_IN, data={}),
+    ("accounts:tokens_revoke_all", GET): Entry("/accounts/tokens/revoke-all/", GET_OF_USERS_POST),
     ("accounts:outbox", GET): Entry("/accounts/outbox/", NATIONAL_PAGE),
     ("accounts:administrators", GET): Entry(
         "/accounts/administrators/", PROVINCE_PAGE, hide=(P.LOCAL_OUTSIDE,)

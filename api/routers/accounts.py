@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Router, Status
 
+from accounts.middleware import password_expired_api_message
 from accounts.services import AccountError, issue_api_token, login_with_identifier
 from api.schemas import DetailOut, ErrorsOut, MeOut, RegionOut, TokenIn, TokenOut
 from audit.models import SecurityEvent
@@ -14,7 +15,7 @@ router = Router(tags=["账户"])
 @router.post(
     "/auth/token",
     auth=None,
-    response={200: TokenOut, 400: ErrorsOut, 401: DetailOut, 429: DetailOut},
+    response={200: TokenOut, 400: ErrorsOut, 401: DetailOut, 403: DetailOut, 429: DetailOut},
     summary="以用户ID（或绑定的手机/邮箱）和密码换取令牌",
 )
 def create_token(request: HttpRequest, payload: TokenIn):
@@ -23,6 +24,10 @@ def create_token(request: HttpRequest, payload: TokenIn):
     except AccountError as exc:
         status = 429 if exc.code in ("locked", "throttled") else 401
         return Status(status, {"detail": exc.message})
+    # An administrator whose password has expired may not use the API until it is changed on
+    # the web (api.auth refuses their tokens with 403), so no token is issued to wait for it.
+    if user.password_expired:
+        return Status(403, {"detail": password_expired_api_message()})
     # An API login calls no login(), so Django's user_logged_in is not sent: recorded here.
     record_security(
         SecurityEvent.Kind.LOGIN_OK, SecurityEvent.Outcome.SUCCESS, actor=user, detail="API登录"
