@@ -20,6 +20,11 @@ from audit.recorder import record_security
 Kind, Outcome = SecurityEvent.Kind, SecurityEvent.Outcome
 
 
+def _account(name: str) -> User | None:
+    """The account a login name tried, if one has it (None for a name nobody has)."""
+    return User.objects.filter(username=name).first() if name else None
+
+
 def _ip(request: HttpRequest | None) -> str | None:
     return client_ip(request) if request is not None and hasattr(request, "META") else None
 
@@ -36,7 +41,7 @@ def record_login_failure(
     # Django has already starred the password in `credentials`; only the name is read here.
     # login_with_identifier resolves a mobile or e-mail to the user ID before authenticating.
     name = str(credentials.get("username") or "")
-    actor = User.objects.filter(username=name).first() if name else None
+    actor = _account(name)
     locked = getattr(request, "axes_locked_out", False)
     record_security(
         Kind.LOGIN_FAILED,
@@ -57,7 +62,7 @@ def record_lock_out(
     if getattr(request, "axes_failures_since_start", None) is None:
         return
     name = username or ""
-    actor = User.objects.filter(username=name).first() if name else None
+    actor = _account(name)
     record_security(
         Kind.LOCKED_OUT,
         Outcome.FAILURE,

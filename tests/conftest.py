@@ -105,8 +105,8 @@ class Personas:
         return client
 
 
-@pytest.fixture
-def personas(reference_data: None) -> Personas:
+def build_personas() -> Personas:
+    """The test accounts; the `personas` fixture's, and the access matrix's module-scoped world."""
     return Personas(
         ningbo_enterprise=make_enterprise_user(
             "33029997", "宁波康尔企业", valid_uscc("91330211MA2AFKE01"), "330211"
@@ -119,6 +119,11 @@ def personas(reference_data: None) -> Personas:
         guangdong_admin=make_admin("guangdong", "440000"),
         senior_admin=make_admin("admin", None),
     )
+
+
+@pytest.fixture
+def personas(reference_data: None) -> Personas:
+    return build_personas()
 
 
 def publish_notice(

@@ -43,11 +43,9 @@ from tests.access_table import API, MARKERS, PAGES, Entry, Outcome, Persona
 from tests.browser_support import restore_catalogue
 from tests.conftest import (
     PASSWORD,
-    Personas,
+    build_personas,
     make_admin,
-    make_enterprise_user,
     publish_notice,
-    valid_uscc,
 )
 from tests.test_report_pages import make_questionnaire
 from tests.test_report_services import basic, indicators
@@ -70,22 +68,6 @@ class World:
     sessions: dict[Persona, str | None]  # the session cookie of each persona's login
     values: dict[str, Any]  # the placeholders of the table's URLs and bodies
     media: Path
-
-
-def build_personas() -> Personas:
-    # The same accounts as conftest's `personas` fixture, which is function-scoped.
-    return Personas(
-        ningbo_enterprise=make_enterprise_user(
-            "33029997", "宁波康尔企业", valid_uscc("91330211MA2AFKE01"), "330211"
-        ),
-        guangdong_enterprise=make_enterprise_user(
-            "44010001", "广州明德机械有限公司", valid_uscc("91440106MA5CMD002"), "440106"
-        ),
-        zhejiang_admin=make_admin("zhejiang", "330000"),
-        ningbo_admin=make_admin("ningbo", "330200"),
-        guangdong_admin=make_admin("guangdong", "440000"),
-        senior_admin=make_admin("admin", None),
-    )
 
 
 def build_world(media: Path) -> World:

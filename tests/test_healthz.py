@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -30,7 +29,9 @@ import jobs.tasks
 from ops import health, logs
 from ops.logs import JsonFormatter, RequestContextFilter
 from ops.views import healthz
+from sme.env import ImproperlyConfiguredEnv
 from tests.conftest import Personas
+from tests.fresh_settings import fresh_settings
 
 URL = "/healthz"
 HEX_ID = re.compile(r"[0-9a-f]{32}")
@@ -359,15 +360,11 @@ def test_a_celery_job_logs_under_its_job_id(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_log_format_is_json_unless_debug() -> None:
     def log_format(**env: str) -> str:
-        clean = {k: v for k, v in os.environ.items() if k not in ("LOG_FORMAT", "DEBUG")}
-        done = subprocess.run(
-            [sys.executable, "-c", "import sme.settings as s; print(s.LOG_FORMAT)"],
-            env={**clean, "SECRET_KEY": "x", **env},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return done.stdout.strip() or done.stderr.strip().splitlines()[-1]
+        try:
+            value = fresh_settings("LOG_FORMAT", env=env, without=("LOG_FORMAT", "DEBUG"))
+        except ImproperlyConfiguredEnv as refused:
+            return str(refused)
+        return value["LOG_FORMAT"]
 
     assert log_format() == "json"
     assert log_format(DEBUG="true") == "text"

@@ -4,40 +4,33 @@ the environment under test, since sme.settings reads it once at import."""
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import runpy
 import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
 from django.test import Client
+
+from tests.fresh_settings import fresh_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 # Variables of the production set-up that the surrounding environment must not leak into a test.
 _CONTROLLED = ("REDIS_URL", "JOB_RUNNER", "STATIC_MANIFEST", "DEBUG", "SESSION_ENGINE")
 
 
-def _settings_with(**env: str) -> dict[str, object]:
-    code = (
-        "import json, os, django; os.environ['DJANGO_SETTINGS_MODULE'] = 'sme.settings'; "
-        "django.setup(); from django.conf import settings as s; "
-        "print(json.dumps({'static': s.STORAGES['staticfiles']['BACKEND'], "
-        "'session': s.SESSION_ENGINE, 'middleware': s.MIDDLEWARE}))"
+def _settings_with(**env: str) -> dict[str, Any]:
+    values = fresh_settings(
+        "STORAGES", "SESSION_ENGINE", "MIDDLEWARE", env=env, without=_CONTROLLED
     )
-    clean = {k: v for k, v in os.environ.items() if k not in _CONTROLLED}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**clean, "SECRET_KEY": "x", **env},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(done.stdout)
+    return {
+        "static": values["STORAGES"]["staticfiles"]["BACKEND"],
+        "session": values["SESSION_ENGINE"],
+        "middleware": values["MIDDLEWARE"],
+    }
 
 
 def test_static_manifest_uses_whitenoises_compressed_manifest_storage() -> None:

@@ -14,10 +14,7 @@ except with REQUIRE_REPLICA=true (CI), where a missing replica is a failure.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -38,6 +35,7 @@ from sme import routers
 from sme.routers import REPLICA, ReplicaRouter, replica_reads
 from tests import browser_support
 from tests.conftest import PASSWORD, Personas
+from tests.fresh_settings import fresh_settings
 from tests.test_analytics_pages import data  # noqa: F401  (the fixture, by name)
 
 report_catalogue = browser_support.report_catalogue
@@ -143,22 +141,10 @@ def test_migrations_only_on_the_primary_and_relations_across_both() -> None:
 
 
 def _settings_with(env: dict[str, str]) -> dict[str, Any]:
-    """sme.settings imported in a fresh interpreter with this environment."""
-    code = (
-        "import json, sme.settings as s; "
-        "print(json.dumps({'databases': s.DATABASES, 'routers': s.DATABASE_ROUTERS}, default=str))"
+    values = fresh_settings(
+        "DATABASES", "DATABASE_ROUTERS", env=env, without=("DATABASE_URL", "DATABASE_REPLICA_URL")
     )
-    clean = {
-        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DATABASE_REPLICA_URL")
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**clean, "SECRET_KEY": "x", **env},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(done.stdout)
+    return {"databases": values["DATABASES"], "routers": values["DATABASE_ROUTERS"]}
 
 
 def test_settings_add_the_replica_only_when_its_url_is_set() -> None:

@@ -7,7 +7,6 @@ violation the browser reports, tests/browser_support.py)."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
@@ -21,6 +20,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from tests.conftest import PASSWORD, Personas
+from tests.fresh_settings import fresh_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -207,14 +207,7 @@ def settings_in(env: dict[str, str]) -> dict[str, object]:
         "SECURE_SSL_REDIRECT",
         "SECURE_PROXY_SSL_HEADER",
     ]
-    code = (
-        "import json, sme.settings as s; "
-        f"print(json.dumps({{n: getattr(s, n, None) for n in {names!r}}}))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    return json.loads(done.stdout)
+    return fresh_settings(*names, env=env, inherit=False)
 
 
 def test_the_cookies_are_secure_with_secure_cookies() -> None:

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
 
 from sme.env import ImproperlyConfiguredEnv, env_bool, env_int, env_list, env_str
+from tests.fresh_settings import fresh_settings
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("true", True), ("0", False), ("Yes", True)])
@@ -55,29 +57,15 @@ def test_the_models_have_no_unmigrated_changes() -> None:
     assert "No changes detected" in out.getvalue()
 
 
-def _settings_with(**env: str) -> dict[str, object]:
-    """Import sme.settings in a fresh interpreter with the given environment."""
-    import json
-    import os
-    import subprocess
-    import sys
-
-    code = (
-        "import json, sme.settings as s; "
-        "print(json.dumps({'caches': getattr(s, 'CACHES', None), 'runner': s.JOB_RUNNER, "
-        "'broker': s.CELERY_BROKER_URL}))"
+def _settings_with(**env: str) -> dict[str, Any]:
+    values = fresh_settings(
+        "CACHES", "JOB_RUNNER", "CELERY_BROKER_URL", env=env, without=("REDIS_URL", "JOB_RUNNER")
     )
-    clean = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "JOB_RUNNER")}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**clean, "SECRET_KEY": "x", **env},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode:
-        raise ImproperlyConfiguredEnv(done.stderr.strip().splitlines()[-1])
-    return json.loads(done.stdout)
+    return {
+        "caches": values["CACHES"],
+        "runner": values["JOB_RUNNER"],
+        "broker": values["CELERY_BROKER_URL"],
+    }
 
 
 def test_redis_url_gives_the_shared_cache_and_the_celery_broker() -> None:
@@ -87,7 +75,8 @@ def test_redis_url_gives_the_shared_cache_and_the_celery_broker() -> None:
     assert configured["broker"] == "redis://127.0.0.1:6379/3"
 
     embedded = _settings_with()
-    assert embedded["caches"] is None  # Django's per-process memory cache
+    # Django's per-process memory cache
+    assert embedded["caches"]["default"]["BACKEND"].endswith("LocMemCache")
     assert embedded["runner"] == "thread"
 
 

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +20,7 @@ from openpyxl import load_workbook
 
 from jobs.models import Job
 from tests.conftest import Personas
+from tests.fresh_settings import fresh_settings
 from tests.test_analysis_document import build
 from tests.test_bulk_import import bulk_template, enterprises, fill_rows, post
 
@@ -66,16 +64,9 @@ def download(client: Any, job: Job) -> bytes:
 
 def default_backend(**env: str) -> str:
     """STORAGES["default"] of sme.settings imported in a fresh interpreter with `env`."""
-    code = "import sme.settings as s; print(s.STORAGES['default']['BACKEND'])"
-    clean = {k: v for k, v in os.environ.items() if k != "STORAGE_BACKEND"}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**clean, "SECRET_KEY": "x", **env},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
+    return fresh_settings("STORAGES", env=env, without=("STORAGE_BACKEND",))["STORAGES"]["default"][
+        "BACKEND"
+    ]
 
 
 def test_the_default_storage_is_one_setting() -> None:
