@@ -25,7 +25,8 @@ demo: migrate
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo --sample-enterprises 1200
 	@echo ""
 	@echo "演示账户（密码均为 Demo@2026）："
-	@echo "  admin      国家高级管理员"
+	@echo "  admin      国家高级管理员（另需动态口令：验证器密钥 SMEDEMOSMEDEMOSMEDEMOSMEDEMOSMED，"
+	@echo "             或运行 DEBUG=true .venv/bin/python manage.py second_factor_code admin 查看当前口令）"
 	@echo "  zhejiang   地方管理员（浙江省）"
 	@echo "  ningbo     地方管理员（宁波市）"
 	@echo "  guangdong  地方管理员（广东省）"

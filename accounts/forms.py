@@ -165,3 +165,21 @@ class PasswordChangeForm(DjangoPasswordChangeForm):
         "password_incorrect": "旧密码不正确，请重新输入。",
         "password_mismatch": "两次输入的新密码不一致。",
     }
+
+
+class SecondFactorForm(forms.Form):
+    """The six digits an authenticator app shows (accounts.second_factor checks them)."""
+
+    code = forms.CharField(
+        label="动态口令",
+        max_length=16,
+        error_messages={"required": "请输入验证器上显示的6位数字动态口令。"},
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "autofocus": True,
+                "size": 8,
+            }
+        ),
+    )

@@ -1,7 +1,8 @@
 """等级保护: a session ends after SESSION_IDLE_SECONDS seconds without a request, whatever the
 session store does with its own expiry (with REDIS_URL the sessions are cached in Redis, whose
 keys expire by Redis's clock, and cached_db reads them without looking at the expiry date); an
-administrator whose password has expired may do nothing but change it."""
+administrator's session that did not come through the second-factor rule of the login is ended;
+an administrator whose password has expired may do nothing but change it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.views import redirect_to_login
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -49,6 +51,38 @@ def mark_at_login(sender: object, request: HttpRequest | None, **kwargs: object)
     it writes nothing."""
     if request is not None and hasattr(request, "session"):
         request.session[LAST_SEEN] = int(time.time())
+
+
+class SecondFactorMiddleware:
+    """Ends an administrator's session whose login did not go through the second-factor rule
+    (accounts.second_factor.session_meets_rule): one made by another path (the Django admin's
+    own login form, a session from before the rule) or a national administrator's without a
+    code. The user logs in again through the login page, which asks for the code. No query: the
+    rule reads the user row already loaded and the session."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from accounts import second_factor  # its models are not loaded when this module is
+
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not second_factor.session_meets_rule(request, user)
+        ):
+            logout(request)
+            if request.path_info.startswith(API_PREFIX):
+                return JsonResponse({"detail": SECOND_FACTOR_LOGIN_AGAIN}, status=401)
+            messages.warning(request, SECOND_FACTOR_LOGIN_AGAIN)
+            if request.htmx:  # type: ignore[attr-defined]
+                return HttpResponseClientRedirect(reverse("accounts:login"))
+            return redirect_to_login(request.get_full_path())
+        return self.get_response(request)
+
+
+SECOND_FACTOR_LOGIN_AGAIN = "请重新登录：管理员登录需要经过动态口令验证。"
 
 
 def password_expired_message() -> str:

@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from accounts import second_factor
 from accounts.administrators import (
     AdministratorForm,
     administrators_managed_by,
@@ -19,7 +20,14 @@ from accounts.administrators import (
     may_manage_administrators,
     set_active,
 )
-from accounts.forms import BindForm, LoginForm, PasswordChangeForm, ProfileForm, RegistrationForm
+from accounts.forms import (
+    BindForm,
+    LoginForm,
+    PasswordChangeForm,
+    ProfileForm,
+    RegistrationForm,
+    SecondFactorForm,
+)
 from accounts.models import OutboxMessage, User
 from accounts.services import (
     AccountError,
@@ -50,9 +58,50 @@ def login_view(request: HttpRequest) -> HttpResponse:
         except AccountError as exc:
             form.add_error(None, exc.message)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect(next_url or "portal:home")
+            if second_factor.needs_code(user):
+                second_factor.begin_login(request, user, next_url)
+                return redirect("accounts:login_second_factor")
+            return _complete_login(request, user, None, next_url)
     return render(request, "accounts/login.html", {"form": form, "next": next_url})
+
+
+def _complete_login(
+    request: HttpRequest, user: User, device: second_factor.TOTPDevice | None, next_url: str
+) -> HttpResponse:
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    second_factor.mark_session(request, device)
+    return redirect(next_url or "portal:home")
+
+
+@sensitive_post_parameters("code")
+def login_second_factor_view(request: HttpRequest) -> HttpResponse:
+    """The login's second step: the code of the bound authenticator, or, for a national
+    administrator without one, binding it (QR code, then a code from it)."""
+    pending = second_factor.pending_login(request)
+    if pending is None:
+        messages.warning(request, "登录已超时，请重新输入用户ID和密码。")
+        return redirect("accounts:login")
+    user = pending.user
+    binding = second_factor.enrolment(user) if second_factor.device_of(user) is None else None
+    form = SecondFactorForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        code = form.cleaned_data["code"]
+        try:
+            if binding is not None:
+                device = second_factor.confirm_enrolment(user, code, request)
+            else:
+                device = second_factor.verify(user, code)
+        except AccountError as exc:
+            if second_factor.count_failure(request, user, exc.message):
+                messages.error(request, "动态口令错误次数过多，请重新输入用户ID和密码。")
+                return redirect("accounts:login")
+            form.add_error("code", exc.message)
+        else:
+            return _complete_login(request, user, device, pending.next_url)
+    context: dict[str, object] = {"form": form, "pending_user": user}
+    if binding is not None:
+        context.update(qr=second_factor.qr_svg(binding), secret=second_factor.secret_text(binding))
+    return render(request, "accounts/login_second_factor.html", context)
 
 
 @require_POST
@@ -141,6 +190,51 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/password_change.html", {"form": form})
 
 
+# The second factor of an administrator's own account (accounts.second_factor).
+
+
+@sensitive_post_parameters("code")
+@role_required(User.Type.LOCAL_ADMIN, User.Type.SENIOR_ADMIN)
+def second_factor_view(request: HttpRequest) -> HttpResponse:
+    """动态口令: bind an authenticator (or a new one in place of a lost or replaced phone), or
+    turn it off where that is allowed. Each a security event."""
+    user = request.user
+    device = second_factor.device_of(user)  # type: ignore[arg-type]
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    form = SecondFactorForm(request.POST if action else None)
+    binding = action == "bind" or request.GET.get("bind") == "1"
+    if action and form.is_valid():
+        code = form.cleaned_data["code"]
+        try:
+            if action == "bind":
+                device = second_factor.confirm_enrolment(user, code, request)  # type: ignore[arg-type]
+                # This session has just given a code: it stands as a login with the code.
+                second_factor.mark_session(request, device)
+                messages.success(request, "动态口令已启用，今后登录时需要输入验证器上的动态口令。")
+            elif action == "disable":
+                second_factor.disable(user, code, request)  # type: ignore[arg-type]
+                messages.success(request, "动态口令已关闭。")
+            else:
+                raise Http404
+        except AccountError as exc:
+            if exc.field is None:  # not about the code typed (a national administrator's off)
+                messages.error(request, exc.message)
+                return redirect("accounts:second_factor")
+            form.add_error("code", exc.message)
+        else:
+            return redirect("accounts:second_factor")
+    context: dict[str, object] = {
+        "form": form,
+        "device": device,
+        "required": second_factor.required(user),  # type: ignore[arg-type]
+        "binding": binding,
+    }
+    if binding:
+        new = second_factor.enrolment(user)  # type: ignore[arg-type]
+        context.update(qr=second_factor.qr_svg(new), secret=second_factor.secret_text(new))
+    return render(request, "accounts/second_factor.html", context)
+
+
 # API tokens: each user sees and revokes only their own (issue 8). The token itself is never
 # stored (only its hash), so the page names a token by its id.
 
@@ -187,7 +281,7 @@ def _administrators_allowed(request: HttpRequest) -> None:
 @role_required(User.Type.LOCAL_ADMIN, User.Type.SENIOR_ADMIN)
 def administrators_view(request: HttpRequest) -> HttpResponse:
     _administrators_allowed(request)
-    admins = administrators_managed_by(request.user)  # type: ignore[arg-type]
+    admins = second_factor.with_bound_flag(administrators_managed_by(request.user))  # type: ignore[arg-type]
     page = Paginator(admins, 30).get_page(request.GET.get("page"))
     return render(request, "accounts/administrators.html", {"page": page})
 
@@ -212,4 +306,20 @@ def administrator_toggle_view(request: HttpRequest, pk: int) -> HttpResponse:
     set_active(request, administrator, not administrator.is_active)
     state = "启用" if administrator.is_active else "停用"
     messages.success(request, f"已{state}管理员账户 {administrator.username}。")
+    return redirect("accounts:administrators")
+
+
+@role_required(User.Type.LOCAL_ADMIN, User.Type.SENIOR_ADMIN)
+@require_POST
+def administrator_reset_second_factor_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """重置动态口令: an administrator lost the phone; the account binds a new authenticator at
+    its next login (a national administrator must) or on its 动态口令 page."""
+    _administrators_allowed(request)
+    administrator = get_administrator(request.user, pk)  # type: ignore[arg-type]
+    if second_factor.reset(administrator, by=request.user, request=request):  # type: ignore[arg-type]
+        messages.success(
+            request, f"已重置 {administrator.username} 的动态口令，其下次登录时需重新绑定。"
+        )
+    else:
+        messages.info(request, f"{administrator.username} 没有绑定动态口令验证器。")
     return redirect("accounts:administrators")

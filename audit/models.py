@@ -46,6 +46,7 @@ class SecurityEvent(AppendOnlyModel):
         PASSWORD_CHANGE = "password_change", "修改密码"
         TOKEN_CREATE = "token_create", "签发API令牌"
         TOKEN_REVOKE = "token_revoke", "吊销API令牌"
+        SECOND_FACTOR = "second_factor", "动态口令设置"
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "成功"

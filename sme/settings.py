@@ -29,6 +29,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    # The second factor's devices (accounts.second_factor): TOTP keys, last step used, throttle.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "ninja",
     "lib",
     "ops",
@@ -65,6 +68,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.context.RequestOriginMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # An administrator's session that did not pass the login's second-factor rule is ended; before
+    # the password expiry, whose page it would otherwise open to such a session.
+    "accounts.middleware.SecondFactorMiddleware",
     # Last, so that its refusals still pass through the headers and the request origin above.
     "accounts.middleware.PasswordExpiryMiddleware",
 ]
@@ -163,6 +169,10 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_MARK_SECONDS = 60
 ADMIN_PASSWORD_MAX_AGE_DAYS = env_int("ADMIN_PASSWORD_MAX_AGE_DAYS", 90)  # 0: no expiry
+# The second factor (accounts.second_factor): the name authenticator apps show for the account,
+# and the keys never shown in the Django admin.
+OTP_TOTP_ISSUER = "中小企业监测平台"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

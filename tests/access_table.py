@@ -171,6 +171,13 @@ PAGES: dict[tuple[str, str], Entry] = {
     ("accounts:bind_send", GET): Entry("/accounts/profile/bind/send/", GET_OF_USERS_POST),
     ("accounts:bind_confirm", POST): Entry("/accounts/profile/bind/confirm/", LOGGED_IN, data={}),
     ("accounts:bind_confirm", GET): Entry("/accounts/profile/bind/confirm/", GET_OF_USERS_POST),
+    # The login's second step: without a pending login (the password given) it leads back to
+    # the login page, whoever asks.
+    ("accounts:login_second_factor", GET): Entry("/accounts/login/code/", PUBLIC),
+    ("accounts:login_second_factor", POST): Entry("/accounts/login/code/", PUBLIC, data={}),
+    # An administrator's own 动态口令 page (enterprise users have no second factor).
+    ("accounts:second_factor", GET): Entry("/accounts/second-factor/", ADMIN_PAGE),
+    ("accounts:second_factor", POST): Entry("/accounts/second-factor/", ADMIN_PAGE, data={}),
     ("accounts:password_change", GET): Entry("/accounts/password/", LOGGED_IN),
     ("accounts:password_change", POST): Entry("/accounts/password/", LOGGED_IN, data={}),
     # API tokens: each user's own. The fixture has no token, so the id of the revoke entry is one
@@ -196,6 +203,15 @@ PAGES: dict[tuple[str, str], Entry] = {
     ),
     ("accounts:administrator_toggle", GET): Entry(
         "/accounts/administrators/{admin}/toggle/", GET_OF_ADMIN_POST
+    ),
+    # The same rule resets the second factor of those administrators (a lost phone).
+    ("accounts:administrator_reset_second_factor", POST): Entry(
+        "/accounts/administrators/{admin}/reset-second-factor/",
+        rule((P.LOCAL_PROVINCE, P.NATIONAL)),
+        data={},
+    ),
+    ("accounts:administrator_reset_second_factor", GET): Entry(
+        "/accounts/administrators/{admin}/reset-second-factor/", GET_OF_ADMIN_POST
     ),
     # directory: the cascading selects of the registration form, before anyone logs in
     ("directory:cascade_options", GET): Entry("/directory/options/region/?province=330000", PUBLIC),

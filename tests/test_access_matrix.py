@@ -44,6 +44,7 @@ from tests.browser_support import restore_catalogue
 from tests.conftest import (
     PASSWORD,
     build_personas,
+    force_login,
     make_admin,
     publish_notice,
 )
@@ -125,7 +126,7 @@ def session_of(user: User) -> str:
     """A logged-in session, made once: each test's client carries its cookie (a login per test
     would cost more than most requests). The test's own rollback undoes a logout."""
     client = Client()
-    client.force_login(user)
+    force_login(client, user)
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 

@@ -33,7 +33,7 @@ from reports.services import (
 )
 from reports.workflow import approve_key_change, return_key_change
 from review.services import send_back
-from tests.conftest import Personas
+from tests.conftest import Personas, force_login
 from tests.test_report_services import basic, flow, indicators
 
 NOW = dt.datetime(2026, 11, 10, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -162,7 +162,7 @@ def test_stored_markup_is_escaped_on_every_page(personas: Personas, payload: Pay
     shown = {"receipt": stored.receipt}
     for name, (user, url) in pages(personas, stored).items():
         client = Client()
-        client.force_login(user)
+        force_login(client, user)
         response = client.get(url, follow=True)
         assert response.status_code == 200, f"{name}: {url} answered {response.status_code}"
         shown[name] = response.content.decode()

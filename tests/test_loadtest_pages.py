@@ -26,6 +26,7 @@ from loadtest import pages
 from loadtest.management.commands.bench_pages import measure
 from reports.models import Report
 from reports.receipt import has_receipt
+from tests.conftest import force_login
 
 NOW = dt.datetime(2026, 11, 10, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 PERIOD = "2026-10"
@@ -60,7 +61,7 @@ def bench(*args: str) -> str:
 def first_visit_queries(username: str, url: str) -> int:
     """What the query-budget test counts: one request of a freshly logged-in client."""
     client = Client()
-    client.force_login(User.objects.get(username=username))
+    force_login(client, User.objects.get(username=username))
     with CaptureQueriesContext(connection) as queries:
         client.get(url)
     return len(queries)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import Registration, issue_api_token, register_enterprise
 from directory.models import Enterprise, Region
-from tests.conftest import PASSWORD, Personas, valid_uscc
+from tests.conftest import PASSWORD, Personas, force_login, log_in_through_pages, valid_uscc
 
 PASSWORD_PAGE = "/accounts/password/"
 NEW = "Xin@Mima2026"
@@ -35,7 +35,7 @@ def days_later(days: float) -> Iterator[None]:
 
 def logged_in(username: str, password: str = PASSWORD) -> Client:
     client = Client()
-    response = client.post("/accounts/login/", {"username": username, "password": password})
+    response = log_in_through_pages(client, username, password)
     assert response.status_code == 302
     return client
 
@@ -185,7 +185,7 @@ class TestThePasswordDateIsSet:
             client = personas.client_for(personas.senior_admin)
             personas.senior_admin.set_password(PASSWORD)  # the staff member's own is fresh
             personas.senior_admin.save()
-            client.force_login(personas.senior_admin)
+            force_login(client, personas.senior_admin)
             response = client.post(
                 f"/django-admin/accounts/user/{target.pk}/password/",
                 {"password1": "Qian@tang2026", "password2": "Qian@tang2026"},
@@ -221,7 +221,7 @@ class TestThePasswordDateIsSet:
         ]
         with days_later(91):
             client = Client()
-            client.post("/accounts/login/", {"username": "admin", "password": PASSWORD})
+            log_in_through_pages(client, "admin")
             stored = User.objects.get(pk=admin.pk)
             assert stored.password.startswith("md5$")  # rehashed at login
             assert stored.password_changed_at == before

@@ -15,7 +15,7 @@ from reports.basic_info import BasicInfoForm
 from reports.models import Report, ReportEvent
 from reports.services import save_basic_info, save_indicators, save_products
 from review.services import send_back
-from tests.conftest import PASSWORD, Personas
+from tests.conftest import PASSWORD, Personas, force_login
 from tests.test_api_review import Api, submitted
 from tests.test_report_services import OCTOBER, basic, flow, indicators
 
@@ -134,12 +134,12 @@ def test_the_review_page_shows_edits_and_addresses(personas: Personas) -> None:
     save_indicators(clerk, OCTOBER, indicators(gross_output=flow(1000, 9100, 900, 8500)))
 
     client = Client(REMOTE_ADDR="10.0.0.9")
-    client.force_login(personas.ningbo_admin)
+    force_login(client, personas.ningbo_admin)
     html = client.get(f"/review/reports/{report.pk}/").content.decode()
     assert "修改数据" in html
     assert "工业总产值 本年1-本月：9000.000 → 9100.000" in html
 
-    client.force_login(personas.senior_admin)
+    force_login(client, personas.senior_admin)
     html = client.get("/audit/?kind=reports&q=宁波康尔企业").content.decode()
     assert "工业总产值 本年1-本月：9000.000 → 9100.000" in html
 

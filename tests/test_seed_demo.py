@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import base64
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.test import Client
+from django.test import Client, override_settings
 
+from accounts import second_factor
 from accounts.models import User
 from directory.models import Enterprise
 from notices.models import Notice
+from portal.management.commands.seed_demo import DEMO_AUTHENTICATOR_KEY
+from tests.conftest import log_in_through_pages
 
 README_LOGINS = {
     "admin": (User.Type.SENIOR_ADMIN, "全国"),
@@ -42,7 +46,8 @@ def test_every_demo_login_of_the_readme_works(
     seeded: None, username: str, expected: tuple[str, str]
 ) -> None:
     client = Client()
-    response = client.post("/accounts/login/", {"username": username, "password": "Demo@2026"})
+    # The national administrator's second step takes the code of the demo's published key.
+    response = log_in_through_pages(client, username, "Demo@2026")
     assert response.status_code == 302
     user = client.get("/").context["user"]
     assert (user.user_type, user.region_label) == expected
@@ -97,10 +102,24 @@ def test_the_analytics_sample_gives_the_national_administrator_a_picture(
     call_command("seed_demo", "--sample-enterprises", "40", stdout=StringIO())
     enterprises = Enterprise.objects.count()
     client = Client()
-    client.post("/accounts/login/", {"username": "admin", "password": "Demo@2026"})
+    log_in_through_pages(client, "admin", "Demo@2026")
     html = client.get("/analytics/").content.decode()
     assert "统计范围：<strong>全国</strong>" in html and html.count("<svg") == 2
     months = sorted(set(cube.Report.objects.values_list("period", flat=True).distinct().order_by()))
     assert len(months) >= 24 and cube.verify(months) == []
     call_command("seed_demo", "--sample-enterprises", "40", stdout=StringIO())
     assert Enterprise.objects.count() == enterprises  # once only
+
+
+def test_the_demo_national_administrator_logs_in_with_the_published_key(seeded: None) -> None:
+    """README: the key `admin`'s authenticator has; its code is what the DEBUG command prints."""
+    device = second_factor.device_of(User.objects.get(username="admin"))
+    assert device is not None
+    assert base64.b32encode(device.bin_key).decode() == DEMO_AUTHENTICATOR_KEY
+    out = StringIO()
+    with override_settings(DEBUG=True):
+        call_command("second_factor_code", "admin", stdout=out)
+    client = Client()
+    client.post("/accounts/login/", {"username": "admin", "password": "Demo@2026"})
+    response = client.post("/accounts/login/code/", {"code": out.getvalue().strip()})
+    assert response.status_code == 302 and response["Location"] == "/"

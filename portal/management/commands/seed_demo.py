@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -9,8 +10,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from stdnum.cn import uscc
 
+from accounts import second_factor
 from accounts.models import User
 from analytics import cube, dataset
 from directory.codes import org_code_check_char
@@ -22,6 +25,10 @@ from reports.periods import Period, current_report_month
 from reports.workflow import open_periods
 
 PASSWORD = "Demo@2026"
+# The national administrator must log in with a code (accounts.second_factor): the demo binds an
+# authenticator with this published key to `admin`. Add it to any TOTP app by hand, or ask
+# `manage.py second_factor_code admin` (DEBUG only) for the code of the moment.
+DEMO_AUTHENTICATOR_KEY = "SMEDEMOSMEDEMOSMEDEMOSMEDEMOSMED"
 SAMPLE_MARK = dataset.QUESTIONNAIRE_TITLE
 
 ADMINS = [
@@ -232,7 +239,12 @@ class Command(BaseCommand):
                 fields.update(
                     user_type=User.Type.LOCAL_ADMIN, region=Region.objects.get(code=region_code)
                 )
-            User.objects.create_user(username, PASSWORD, **fields)
+            user = User.objects.create_user(username, PASSWORD, **fields)
+            if second_factor.required(user):
+                key = base64.b32decode(DEMO_AUTHENTICATOR_KEY).hex()
+                TOTPDevice.objects.create(
+                    user=user, name=second_factor.DEVICE_NAME, key=key, confirmed=True
+                )
             created += 1
         for serial, row in enumerate(ENTERPRISES, start=1):
             created += self._enterprise(serial, *row)
