@@ -9,7 +9,11 @@
   month (prepare_load keeps them), so they agree with the enterprise's own history.
 - Administrator: the worklist, the 填报情况 page, a report's review page.
 - Ceiling: the same server's minimal authenticated endpoint that writes one row (POST
-  /loadtest/ping/).
+  /loadtest/ping/), logged in as the local administrators (no second step).
+
+The national administrator's login has a second step: the code of an authenticator whose key
+prepare_load put in the pool, computed as the person's app would; a code is good once, so a second
+login within the same 30 s takes the next step's code (accepted one step ahead) or waits for it.
 
 Every submission the server acknowledged (302 to the home page) is appended to LOAD_ACKS, so
 check_load can find each one in the database, once. LOAD_THINK is a person's pause before each form
@@ -18,15 +22,18 @@ phases); the page after a form follows at once, as the browser follows the redir
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import os
 import re
 import sys
+import time
 from typing import Any
 from urllib.parse import urlencode
 
 import gevent
+from django_otp.oath import hotp
 from locust import FastHttpUser, constant, task
 from locust.exception import StopUser
 
@@ -42,6 +49,10 @@ FIRST = int(os.environ.get("LOAD_FIRST", "0"))  # where this phase starts in the
 ACKS = open(os.environ.get("LOAD_ACKS", "var/load/acks.jsonl"), "a", buffering=1)
 ENTERPRISES = iter(POOL["enterprises"][FIRST:])
 ADMINS = itertools.cycle(POOL["admins"])
+AUTHENTICATORS: dict[str, str] = POOL.get("authenticators", {})
+CEILING_ADMINS = itertools.cycle([a for a in POOL["admins"] if a not in AUTHENTICATORS])
+SPENT_STEP: dict[str, int] = {}  # the last 30 s step whose code each account has used
+CODE_PAGE = "/accounts/login/code/"
 
 
 class Visitor(FastHttpUser):
@@ -84,6 +95,25 @@ class Visitor(FastHttpUser):
         ) as response:
             if response.status_code != 302:
                 response.failure(f"登录未成功：{problem(response.text)}")
+                return False
+            second_step = response.headers.get("Location", "").endswith(CODE_PAGE)
+        return self.give_code(username) if second_step else True
+
+    def give_code(self, username: str) -> bool:
+        page = self.client.get(CODE_PAGE, name="login code page")
+        form = Forms(page.text).form_with("code")
+        if form is None or username not in AUTHENTICATORS:
+            return False
+        step = max(int(time.time()) // 30, SPENT_STEP.get(username, -1) + 1)
+        if step > int(time.time()) // 30 + 1:  # both this step's and the next's are spent
+            gevent.sleep((step - 1) * 30 - time.time() + 0.1)
+        SPENT_STEP[username] = step
+        key = base64.b32decode(AUTHENTICATORS[username])
+        with self.post_form(
+            CODE_PAGE, form.data(code=f"{hotp(key, step):06d}"), "login code", catch_response=True
+        ) as response:
+            if response.status_code != 302:
+                response.failure(f"动态口令未通过：{problem(response.text)}")
                 return False
         return True
 
@@ -205,7 +235,7 @@ class Ceiling(Visitor):
     (bin/load-test names the classes of each phase)."""
 
     def on_start(self) -> None:
-        if not self.login(next(ADMINS)):
+        if not self.login(next(CEILING_ADMINS)):
             raise StopUser
 
     @task

@@ -10,6 +10,7 @@ the month (a report submitted by a non-pool account)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,9 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import second_factor
 from accounts.models import User
 from analytics.models import Cell
 from directory.models import Enterprise, Region
@@ -167,6 +170,13 @@ class Command(BaseCommand):
         )
         if ADMIN not in existing:
             User.objects.create(username=ADMIN, user_type=User.Type.SENIOR_ADMIN, password=password)
+        # A national administrator logs in with a code (accounts.second_factor): the load's has
+        # an authenticator whose key the locust users are given, as the person's app has it.
+        national = User.objects.get(username=ADMIN)
+        device = second_factor.device_of(national) or TOTPDevice.objects.create(
+            user=national, name=second_factor.DEVICE_NAME, confirmed=True
+        )
+        pool["authenticators"] = {ADMIN: base64.b32encode(device.bin_key).decode()}
         provinces = sorted({e["province"] for e in pool["enterprises"]})
         for code in provinces[:3]:
             name = f"{PREFIX}_{code}"
