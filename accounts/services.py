@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import ApiToken, User, VerificationCode
-from accounts.security import THROTTLED_MESSAGE, client_ip, ip_throttle_seconds, locked_message
+from accounts.security import THROTTLED_MESSAGE, locked_message, throttle_login
 from accounts.senders import SendError, get_sender
 from audit.models import SecurityEvent
 from audit.recorder import record_security
@@ -55,7 +55,7 @@ def resolve_login_name(identifier: str) -> User | None:
 def login_with_identifier(request: HttpRequest, identifier: str, password: str) -> User:
     """Check the credentials under the lock-out rules; raise AccountError if refused. The password
     is starred in Django's error reports (a traceback through here lists the frame's locals)."""
-    wait = ip_throttle_seconds(client_ip(request))
+    wait = throttle_login(request, identifier)
     if wait:
         raise AccountError(THROTTLED_MESSAGE.format(seconds=wait), code="throttled")
     user = resolve_login_name(identifier)

@@ -34,15 +34,18 @@ class AuditEntry(AppendOnlyModel):
 
 
 class SecurityEvent(AppendOnlyModel):
-    """Logins, lock-outs, refused pages, password changes and API tokens (等级保护 安全审计).
-    Kept apart from AuditEntry because it is written on every login: the administrative trail
-    stays readable, and each can be searched and purged on its own."""
+    """Logins, lock-outs, throttled addresses, refused pages and API calls, password changes and
+    API tokens (等级保护 安全审计). Kept apart from AuditEntry because it is written on every
+    login: the administrative trail stays readable, and each can be searched and purged on its
+    own."""
 
     class Kind(models.TextChoices):
         LOGIN_OK = "login_ok", "登录成功"
         LOGIN_FAILED = "login_failed", "登录失败"
         LOCKED_OUT = "locked_out", "账户锁定"
         DENIED = "denied", "越权访问被拒绝"
+        # An address refused a login try by the password-spraying throttle (accounts.security).
+        THROTTLED = "throttled", "登录频率限制"
         PASSWORD_CHANGE = "password_change", "修改密码"
         TOKEN_CREATE = "token_create", "签发API令牌"
         TOKEN_REVOKE = "token_revoke", "吊销API令牌"

@@ -18,7 +18,7 @@ def role_required(*user_types: str) -> Callable:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if user_types and request.user.user_type not in user_types:  # type: ignore[union-attr]
-                _record_denied(request)
+                record_denied(request)
                 raise Http404
             return view(request, *args, **kwargs)
 
@@ -30,9 +30,10 @@ def role_required(*user_types: str) -> Callable:
 login_required = role_required()
 
 
-def _record_denied(request: HttpRequest) -> None:
-    """A logged-in user refused a page is a security event (one INSERT). Imported here, not at
-    the top: lib is below audit, whose views use this module."""
+def record_denied(request: HttpRequest) -> None:
+    """A logged-in user refused a page or an API operation is a security event (one INSERT):
+    who, from where, "METHOD path". Shared by role_required and the API's refusals (api.urls).
+    Imported here, not at the top: lib is below audit, whose views use this module."""
     from audit.context import client_ip
     from audit.models import SecurityEvent
     from audit.recorder import record_security

@@ -189,7 +189,7 @@ def _lock(report_pk: int, actor: User) -> Report:
         raise Http404(NOT_FOUND) from None
 
 
-def _check_role(action: str, actor: User) -> None:
+def check_role(action: str, actor: User) -> None:
     roles = TRANSITIONS[action].roles
     if actor.user_type in roles:
         return
@@ -209,7 +209,7 @@ def _check_status(action: str, report: Report) -> None:
 
 def _begin(report_pk: int, actor: User, action: str) -> Report:
     report = _lock(report_pk, actor)
-    _check_role(action, actor)
+    check_role(action, actor)
     return report
 
 
@@ -384,7 +384,7 @@ def start_import(
     period = check_period_open(period)
     if not enterprise_in_scope(actor, enterprise):  # scope first, then role, as _begin does
         raise Http404(NOT_FOUND)
-    _check_role(Action.IMPORT, actor)
+    check_role(Action.IMPORT, actor)
     existing = (
         Report.objects.filter(enterprise_id=enterprise.pk, period=str(period))
         .values_list("pk", flat=True)

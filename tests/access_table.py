@@ -142,7 +142,7 @@ class Entry:
     # show some of it, so that the check is not empty.
     hide: tuple[Persona, ...] = ()
     # API operations with a body: a known failure of the check that a body the schema refuses is
-    # refused by role and scope all the same (below, VALIDATED_FIRST).
+    # refused by role and scope all the same (none known: the reason of an xfail(strict=True)).
     known_invalid_body: str = ""
 
 
@@ -335,18 +335,9 @@ REPORT = "/api/v1/reports/{period}"
 REVIEW = "/api/v1/review/reports/{report_id}"
 CHANGE = "/api/v1/review/changes/{change_id}"
 
-# Known failure of every operation that takes a body (test_an_invalid_body_is_refused_like_a_valid_
-# one): django-ninja checks the body against its schema before the operation runs, so an
-# administrator's invalid body to an enterprise operation, or an invalid reason to A's report from
-# 广东, is a 400 where API.md says 403 or 404. Nothing leaks (the schema is public, and the 400 is
-# the same for any id), but the refusal is not the first answer. Moving the role check ahead of
-# parsing (an auth class per router, or a decorator ninja runs first) is more than a line or two.
-VALIDATED_FIRST = "django-ninja validates the body before the operation checks role and scope"
-
-
-def body_entry(url: str, expect: dict[Persona, Outcome], data: Any, **more: Any) -> Entry:
-    return Entry(url, expect, data, known_invalid_body=VALIDATED_FIRST, **more)
-
+# Operations with a body refuse by role and scope before they read it (api.auth runs the gates of
+# api.gates in ninja's authentication step, ahead of the body's validation): a refused persona
+# gets its 403 or 404 whatever it sends (test_an_invalid_body_is_refused_like_a_valid_one).
 
 API: dict[tuple[str, str], Entry] = {
     # Public: anyone may ask for a token (here with A's own credentials).
@@ -359,25 +350,21 @@ API: dict[tuple[str, str], Entry] = {
     ("/api/v1/periods", GET): Entry("/api/v1/periods", API_ENTERPRISE),
     ("/api/v1/reports", GET): Entry("/api/v1/reports", API_ENTERPRISE),
     (REPORT, GET): Entry("/api/v1/reports/{open}", API_ENTERPRISE),
-    (f"{REPORT}/basic-info", PUT): body_entry(
-        "/api/v1/reports/{open}/basic-info", API_ENTERPRISE, {}
-    ),
-    (f"{REPORT}/indicators", PUT): body_entry(
-        "/api/v1/reports/{open}/indicators", API_ENTERPRISE, {}
-    ),
-    (f"{REPORT}/products", PUT): body_entry("/api/v1/reports/{open}/products", API_ENTERPRISE, []),
-    (f"{REPORT}/questionnaires/{{questionnaire_id}}", PUT): body_entry(
+    (f"{REPORT}/basic-info", PUT): Entry("/api/v1/reports/{open}/basic-info", API_ENTERPRISE, {}),
+    (f"{REPORT}/indicators", PUT): Entry("/api/v1/reports/{open}/indicators", API_ENTERPRISE, {}),
+    (f"{REPORT}/products", PUT): Entry("/api/v1/reports/{open}/products", API_ENTERPRISE, []),
+    (f"{REPORT}/questionnaires/{{questionnaire_id}}", PUT): Entry(
         "/api/v1/reports/{open}/questionnaires/{questionnaire}", API_ENTERPRISE, {"answers": {}}
     ),
     (f"{REPORT}/template.xlsx", GET): Entry("/api/v1/reports/{open}/template.xlsx", API_ENTERPRISE),
-    (f"{REPORT}/import", POST): body_entry(
+    (f"{REPORT}/import", POST): Entry(
         "/api/v1/reports/{open}/import",
         API_ENTERPRISE,
         {"filler": "杨莎莎"},
         files={"file": "not-a-workbook.xlsx"},
     ),
     (f"{REPORT}/validate", POST): Entry("/api/v1/reports/{open}/validate", API_ENTERPRISE),
-    (f"{REPORT}/submit", POST): body_entry("/api/v1/reports/{open}/submit", API_ENTERPRISE, {}),
+    (f"{REPORT}/submit", POST): Entry("/api/v1/reports/{open}/submit", API_ENTERPRISE, {}),
     # B has no 2026-09 of its own: 409 "not submitted", about its own month, never about A's.
     (f"{REPORT}/withdraw", POST): Entry("/api/v1/reports/{past}/withdraw", API_ENTERPRISE),
     # Review: enterprises 403; A's report outside 广东's region 404.
@@ -385,15 +372,15 @@ API: dict[tuple[str, str], Entry] = {
         "/api/v1/review/reports?period={past}&status=all", API_ADMIN, hide=(P.LOCAL_OUTSIDE,)
     ),
     # 广东 gets 200 with A's report among the refused ("不存在或不在您的管理范围内"), by id only.
-    ("/api/v1/review/reports/batch-approve", POST): body_entry(
+    ("/api/v1/review/reports/batch-approve", POST): Entry(
         "/api/v1/review/reports/batch-approve", API_ADMIN, {"ids": ["{report}"]}
     ),
     (REVIEW, GET): Entry("/api/v1/review/reports/{report}", API_SCOPED),
     (f"{REVIEW}/approve", POST): Entry("/api/v1/review/reports/{report}/approve", API_SCOPED),
-    (f"{REVIEW}/return", POST): body_entry(
+    (f"{REVIEW}/return", POST): Entry(
         "/api/v1/review/reports/{report}/return", API_SCOPED, {"reason": "数据有误，请核实。"}
     ),
-    (f"{REVIEW}/reopen", POST): body_entry(
+    (f"{REVIEW}/reopen", POST): Entry(
         "/api/v1/review/reports/{report}/reopen", API_NATIONAL_STEP, {"reason": "企业申请更正"}
     ),
     ("/api/v1/review/changes", GET): Entry(
@@ -402,7 +389,7 @@ API: dict[tuple[str, str], Entry] = {
     (f"{CHANGE}/approve", POST): Entry(
         "/api/v1/review/changes/{change}/approve", API_NATIONAL_STEP
     ),
-    (f"{CHANGE}/return", POST): body_entry(
+    (f"{CHANGE}/return", POST): Entry(
         "/api/v1/review/changes/{change}/return", API_NATIONAL_STEP, {"reason": "名称与执照不符"}
     ),
     # Stats of 宁波: 404 for 广东 (a region outside the scope), 403 for enterprises.

@@ -1,6 +1,6 @@
-"""Security events (等级保护 安全审计): logins, failures, lock-out, refused pages, password change
-and API tokens, each recorded once with who, from where and the outcome; kept at least 180 days;
-exported by national administrators."""
+"""Security events (等级保护 安全审计): logins, failures, lock-out, the address throttle, refused
+pages and API calls, password change and API tokens, each recorded once with who, from where and
+the outcome; kept at least 180 days; exported by national administrators."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from openpyxl import load_workbook
 
-from accounts.models import ApiToken
+from accounts.models import ApiToken, User
+from accounts.services import issue_api_token
 from audit.models import AuditEntry, SecurityEvent
+from reports.models import Report
 from tests.conftest import PASSWORD, Personas
+from tests.test_review_pages import NOW, submitted
 
 Kind = SecurityEvent.Kind
 LOGIN = "/accounts/login/"
@@ -137,6 +140,173 @@ class TestDenied:
     def test_the_administrative_trail_is_untouched(self, personas: Personas) -> None:
         personas.client_for(personas.ningbo_enterprise).get("/audit/")
         assert not AuditEntry.objects.exists()
+
+
+def api(user: User | None, method: str, path: str, body: str = "", ip: str = "10.3.3.3"):  # type: ignore[no-untyped-def]
+    """A program's call with the user's token (none: anonymous), from `ip`."""
+    headers = {"Authorization": f"Bearer {issue_api_token(user)[0]}"} if user else {}
+    return Client().generic(
+        method,
+        f"/api/v1{path}",
+        body,
+        content_type="application/json",
+        headers=headers,
+        REMOTE_ADDR=ip,
+    )
+
+
+class TestApiDenied:
+    """The API's refusals of a logged-in caller are recorded as the pages' are (api.urls, through
+    lib.access.record_denied): 403 for a role the operation is not for, 404 for an object or a
+    region outside the caller's scope."""
+
+    def test_a_role_refusal_is_recorded(self, personas: Personas) -> None:
+        response = api(personas.ningbo_enterprise, "GET", "/review/reports", ip="10.3.3.3")
+        assert response.status_code == 403
+        [event] = events(Kind.DENIED)
+        assert event.actor == personas.ningbo_enterprise and event.ip == "10.3.3.3"
+        assert event.outcome == "failure" and event.detail == "GET /api/v1/review/reports"
+
+    def test_a_role_refusal_comes_before_the_body_and_is_recorded(self, personas: Personas) -> None:
+        # An administrator's body that the schema refuses: 403 all the same, not a 400 that
+        # would tell what the body lacks.
+        path = "/reports/2026-10/indicators"
+        response = api(personas.ningbo_admin, "PUT", path, '{"sales": [[[]]]}')
+        assert response.status_code == 403
+        assert "errors" not in response.json()
+        [event] = events(Kind.DENIED)
+        assert event.actor == personas.ningbo_admin
+        assert event.detail == "PUT /api/v1/reports/2026-10/indicators"
+
+    def test_a_report_outside_the_region_is_recorded(self, personas: Personas) -> None:
+        with time_machine.travel(NOW, tick=False):
+            report = submitted(personas.ningbo_enterprise)
+            path = f"/review/reports/{report.pk}/return"
+            response = api(personas.guangdong_admin, "POST", path, '{"reason": 7}', ip="10.4.4.4")
+        assert response.status_code == 404
+        [event] = events(Kind.DENIED)
+        assert event.actor == personas.guangdong_admin and event.ip == "10.4.4.4"
+        assert event.detail == f"POST /api/v1{path}"
+        assert Report.objects.get(pk=report.pk).status == Report.Status.PENDING
+
+    def test_a_region_outside_the_scope_is_recorded(self, personas: Personas) -> None:
+        response = api(personas.guangdong_admin, "GET", "/stats/completion?region=330200")
+        assert response.status_code == 404
+        [event] = events(Kind.DENIED)
+        assert event.actor == personas.guangdong_admin
+        assert event.detail == "GET /api/v1/stats/completion"
+
+    def test_a_step_the_role_may_not_take_is_recorded(self, personas: Personas) -> None:
+        with time_machine.travel(NOW, tick=False):
+            report = submitted(personas.ningbo_enterprise)
+            path = f"/review/reports/{report.pk}/reopen"
+            response = api(personas.ningbo_admin, "POST", path, '{"reason": "企业申请更正"}')
+        assert response.status_code == 403
+        [event] = events(Kind.DENIED)
+        assert event.actor == personas.ningbo_admin
+
+    def test_a_session_caller_is_recorded_too(self, personas: Personas) -> None:
+        client = personas.client_for(personas.guangdong_enterprise)
+        assert client.get("/api/v1/stats/aggregates", REMOTE_ADDR="10.5.5.5").status_code == 403
+        [event] = events(Kind.DENIED)
+        assert event.actor == personas.guangdong_enterprise and event.ip == "10.5.5.5"
+
+    def test_allowed_calls_record_nothing(self, personas: Personas) -> None:
+        assert api(personas.ningbo_enterprise, "GET", "/me").status_code == 200
+        assert api(personas.ningbo_admin, "GET", "/review/reports").status_code == 200
+        assert api(personas.senior_admin, "GET", "/stats/completion").status_code == 200
+        # Access granted, input refused: a 400 is no refusal of the caller.
+        assert api(personas.ningbo_admin, "GET", "/review/reports?status=x").status_code == 400
+        assert not events(Kind.DENIED)
+
+    def test_an_anonymous_caller_is_only_told_to_log_in(self, personas: Personas) -> None:
+        assert api(None, "GET", "/review/reports").status_code == 401
+        assert api(None, "PUT", "/reports/2026-10/indicators", "{}").status_code == 401
+        assert not events(Kind.DENIED)
+
+    def test_one_refusal_is_one_event(self, personas: Personas) -> None:
+        api(personas.guangdong_enterprise, "POST", "/review/reports/batch-approve", "[[[]]]")
+        api(personas.guangdong_enterprise, "GET", "/review/changes")
+        assert [e.detail for e in events(Kind.DENIED)] == [
+            "POST /api/v1/review/reports/batch-approve",
+            "GET /api/v1/review/changes",
+        ]
+
+
+SPRAYER = "10.9.9.9"
+
+
+def spray(at: dt.datetime) -> None:
+    """Ten accounts tried from one address: the address must now pause between tries."""
+    with time_machine.travel(at, tick=False):
+        for i in range(10):
+            login(Client(), f"guess{i:02d}", WRONG, ip=SPRAYER)
+
+
+def token(username: str, ip: str = SPRAYER):  # type: ignore[no-untyped-def]
+    body = {"username": username, "password": PASSWORD}
+    return Client().post(TOKEN_URL, body, content_type="application/json", REMOTE_ADDR=ip)
+
+
+class TestThrottled:
+    START = dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.UTC)
+
+    def test_a_throttled_login_page_try_is_recorded(self, personas: Personas) -> None:
+        spray(self.START)
+        with time_machine.travel(self.START, tick=False):
+            assert "秒后再试" in login(Client(), "44010001", ip=SPRAYER).content.decode()
+        [event] = events(Kind.THROTTLED)
+        assert (event.ip, event.outcome, event.username) == (SPRAYER, "failure", "44010001")
+        assert event.actor is None and "暂停" in event.detail
+        assert event.get_kind_display() == "登录频率限制"
+        assert not events(Kind.LOGIN_OK)
+        no_password_anywhere(PASSWORD, WRONG)
+
+    def test_a_throttled_token_request_is_recorded(self, personas: Personas) -> None:
+        spray(self.START)
+        with time_machine.travel(self.START, tick=False):
+            response = token("33029997")
+        assert response.status_code == 429
+        [event] = events(Kind.THROTTLED)
+        assert (event.ip, event.username) == (SPRAYER, "33029997")
+        assert not events(Kind.TOKEN_CREATE)
+
+    def test_a_pause_is_recorded_once_however_often_it_is_hit(self, personas: Personas) -> None:
+        # A refused try costs no password check and writes no failure: recording each would let
+        # the address fill the table far faster than its logins could. One event per pause.
+        spray(self.START)
+        with time_machine.travel(self.START, tick=False) as traveller:
+            for _ in range(5):
+                assert token("33029997").status_code == 429
+                login(Client(), "44010001", ip=SPRAYER)
+            assert len(events(Kind.THROTTLED)) == 1
+            # After the pause, one more failure: a new pause, a new event.
+            traveller.shift(dt.timedelta(seconds=11))
+            login(Client(), "guess10", WRONG, ip=SPRAYER)
+            assert token("33029997").status_code == 429
+        assert len(events(Kind.THROTTLED)) == 2
+
+    def test_other_addresses_and_unthrottled_logins_record_nothing(
+        self, personas: Personas
+    ) -> None:
+        spray(self.START)
+        with time_machine.travel(self.START, tick=False):
+            assert token("33029997", ip="10.2.2.2").status_code == 200
+        assert not events(Kind.THROTTLED)
+
+    def test_the_search_page_and_the_export_name_the_event(self, personas: Personas) -> None:
+        spray(self.START)
+        with time_machine.travel(self.START, tick=False):
+            token("33029997")
+        client = personas.client_for(personas.senior_admin)
+        page = client.get("/audit/?kind=security&event=throttled").content.decode()
+        assert "登录频率限制" in page and SPRAYER in page
+        response = client.get("/audit/export.xlsx?kind=security&event=throttled")
+        sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+        rows = list(sheet.iter_rows(values_only=True))[1:]
+        assert [(r[1], r[2], r[3], r[4]) for r in rows] == [
+            ("登录频率限制", "失败", "33029997", SPRAYER)
+        ]
 
 
 class TestRetention:

@@ -21,6 +21,8 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from accounts.models import User
+from api.auth import api_auth
+from api.gates import enterprises, gate, open_month, path_month
 from api.report_schemas import (
     AnswersIn,
     BasicInfoIn,
@@ -41,7 +43,7 @@ from reports.catalogue import indicator_counts
 from reports.models import Answer, Indicator, ProductLine, Report, ReportEvent
 from reports.periods import Period
 from reports.questionnaires import questionnaires_for
-from reports.selectors import NOT_FOUND, get_own_report, reports_visible_to
+from reports.selectors import get_own_report, reports_visible_to
 from reports.services import (
     KeyChangeNeedsConfirmation,
     ReportInputError,
@@ -61,9 +63,7 @@ from reports.services import (
 )
 from reports.validation import COLUMNS, Issue, ValidationResult
 from reports.workflow import (
-    PeriodError,
     TransitionError,
-    check_period_open,
     open_periods,
     start_report,
 )
@@ -73,9 +73,10 @@ from transfer.reader import WorkbookRefused, size_limit_message
 from transfer.template import build_template
 from transfer.xlsx import XLSX
 
-router = Router(tags=["企业月报"])
+# Enterprises only (403 to administrators) and a `{period}` that is open (else 404): both before
+# the body is read (api.gates), so a refused caller is never told what the body lacks.
+router = Router(tags=["企业月报"], auth=api_auth(gate(enterprises, open_month)))
 
-ENTERPRISES_ONLY = "只有企业用户可以填报月报。"
 NOT_STARTED = "该月报表尚未开始填报，请先保存。"
 NOT_STARTED_WITHDRAW = "该月报表尚未上报，不能撤销。"
 API = Report.Method.API
@@ -88,21 +89,13 @@ SAVE_RESPONSES = {200: SaveOut, 400: ErrorsOut, 409: DetailOut, **COMMON}
 
 
 def _enterprise_user(request: HttpRequest) -> User:
-    user = request.user
-    if not getattr(user, "is_enterprise", False) or user.enterprise_id is None:  # type: ignore[union-attr]
-        raise HttpError(403, ENTERPRISES_ONLY)
-    return user  # type: ignore[return-value]
+    """The caller, an enterprise user with an enterprise (the router's gate made sure)."""
+    return request.user  # type: ignore[return-value]
 
 
-def _open_period(text: str) -> Period:
-    """The month of the path, if the enterprise may report it now; else 404 (nothing told)."""
-    try:
-        period = check_period_open(text)
-    except PeriodError:
-        raise HttpError(404, NOT_FOUND) from None
-    if str(period) != text:  # "2026-1", " 2026-10": only the canonical spelling names a month
-        raise HttpError(404, NOT_FOUND)
-    return period
+def _open_period(request: HttpRequest, text: str) -> Period:
+    """The month of the path, open to reporting (the router's gate checked it: else 404)."""
+    return path_month(request, text)
 
 
 def _raw_json(request: HttpRequest) -> Any:
@@ -276,7 +269,7 @@ def _questionnaires(period: Period, report: Report | None) -> list[dict[str, Any
 )
 def get_report(request: HttpRequest, period: str):
     user = _enterprise_user(request)
-    month = _open_period(period)
+    month = _open_period(request, period)
     report = report_or_draft(user, month)
     if report.pk is None:
         # Not started: nothing is created by reading; the form as it would start.
@@ -332,7 +325,7 @@ def put_basic_info(
     request: HttpRequest, period: str, payload: BasicInfoIn, version: Query[int | None] = None
 ):
     user = _enterprise_user(request)
-    month = _open_period(period)
+    month = _open_period(request, period)
     form = BasicInfoForm.from_json(payload.dict(exclude={"confirm_key_change", "version"}))
     if version is None:
         version = payload.version
@@ -371,7 +364,7 @@ def put_indicators(
     version: Query[int | None] = None,
 ):
     user = _enterprise_user(request)
-    month = _open_period(period)
+    month = _open_period(request, period)
     try:
         outcome = save_indicators(
             user, month, _raw_json(request), expected_version=version, method=API
@@ -395,7 +388,7 @@ def put_products(
     version: Query[int | None] = None,
 ):
     user = _enterprise_user(request)
-    month = _open_period(period)
+    month = _open_period(request, period)
     try:
         outcome = save_products(
             user, month, _raw_json(request), expected_version=version, method=API
@@ -420,7 +413,7 @@ def put_answers(
     version: Query[int | None] = None,
 ):
     user = _enterprise_user(request)
-    month = _open_period(period)
+    month = _open_period(request, period)
     raw = _raw_json(request)["answers"]
     try:
         outcome = save_answers(
@@ -452,7 +445,7 @@ def put_answers(
 )
 def template_xlsx(request: HttpRequest, period: str):
     user = _enterprise_user(request)
-    month = _open_period(period)
+    month = _open_period(request, period)
     content = build_template(user.enterprise, month, get_own_report(user, str(month)))  # type: ignore[arg-type]
     response = HttpResponse(content, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="template-{month}.xlsx"'
@@ -477,7 +470,7 @@ def import_month(
     dry_run: Query[bool] = False,
 ):
     user = _enterprise_user(request)
-    month = _open_period(period)
+    month = _open_period(request, period)
     if file.size is not None and file.size > settings.IMPORT_MAX_BYTES:
         raise HttpError(413, size_limit_message())
     try:
@@ -525,7 +518,7 @@ def import_month(
 )
 def validate(request: HttpRequest, period: str):
     user = _enterprise_user(request)
-    month = _open_period(period)
+    month = _open_period(request, period)
     report = get_own_report(user, str(month))
     if report is None:
         raise HttpError(409, NOT_STARTED)
@@ -543,7 +536,7 @@ def validate(request: HttpRequest, period: str):
 )
 def submit_month(request: HttpRequest, period: str, payload: SubmitIn):
     user = _enterprise_user(request)
-    month = _open_period(period)
+    month = _open_period(request, period)
     report = get_own_report(user, str(month))
     if report is None:
         # Submitting a month never saved: the service says what is missing.
@@ -564,7 +557,7 @@ def submit_month(request: HttpRequest, period: str, payload: SubmitIn):
 )
 def withdraw(request: HttpRequest, period: str):
     user = _enterprise_user(request)
-    month = _open_period(period)
+    month = _open_period(request, period)
     report = get_own_report(user, str(month))
     if report is None:
         raise HttpError(409, NOT_STARTED_WITHDRAW)
