@@ -59,6 +59,10 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Early, so that the pages of the middleware below (a refused CSRF token) carry the policy too.
     "csp.middleware.CSPMiddleware",
+    # Above everything that queries (sessions, users, views), below the security headers: a
+    # request failing because the database cannot be reached gets a 503 with a message, not a
+    # 500 (ops.outage).
+    "ops.outage.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
