@@ -114,6 +114,34 @@ def verify(user: User, code: str) -> TOTPDevice:
     return device
 
 
+CODE_NEEDED = "该账户登录需要动态口令：请在 otp_code 中提供身份验证器上当前显示的6位数字。"
+BIND_ON_THE_WEB = "请先在网页上登录并绑定动态口令验证器，然后再使用接口。"
+
+
+def check_api_login(request: HttpRequest, user: User, code: str | None) -> None:
+    """The second factor of an API token request (the password was right): nothing to do, or
+    AccountError with code "bind_first" (a national administrator with nothing bound: binding
+    takes the QR code of the web page), "code_needed", "throttled", "malformed" or "wrong_code".
+    A code that fails is a failed login, as on the page."""
+    if not needs_code(user):
+        return
+    if device_of(user) is None:
+        raise AccountError(BIND_ON_THE_WEB, code="bind_first")
+    if not code:
+        raise AccountError(CODE_NEEDED, code="code_needed", field="otp_code")
+    try:
+        verify(user, code)
+    except AccountError as exc:
+        record_security(
+            SecurityEvent.Kind.LOGIN_FAILED,
+            SecurityEvent.Outcome.FAILURE,
+            actor=user,
+            ip=client_ip(request),
+            detail=f"API动态口令错误：{exc.message}",
+        )
+        raise
+
+
 # Binding an authenticator ----------------------------------------------------------------------
 
 

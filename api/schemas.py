@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from ninja import Schema
+from ninja import Field, Schema
 
 
 class ErrorItem(Schema):
@@ -23,6 +23,11 @@ class DetailOut(Schema):
 class TokenIn(Schema):
     username: str
     password: str
+    # Accounts with a second factor (administrators who turned it on, every national
+    # administrator): the 6 digits their authenticator shows (accounts.second_factor).
+    otp_code: str | None = Field(
+        None, description="已启用动态口令的账户（国家管理员必须启用）：验证器上当前的6位数字"
+    )
 
 
 class TokenOut(Schema):

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import ApiToken, User
 from accounts.services import issue_api_token
-from tests.conftest import PASSWORD, Personas
+from tests.conftest import PASSWORD, Personas, token_request
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -61,7 +61,7 @@ def test_a_user_exchanges_user_id_and_password_for_a_token(personas: Personas) -
 
 def test_the_token_opens_the_api(personas: Personas) -> None:
     client = Client()
-    key = ask_token(client, {"username": "admin", "password": PASSWORD}).json()["token"]
+    key = ask_token(client, token_request("admin")).json()["token"]
     response = client.get(ME_URL, headers=bearer(key))
     assert response.status_code == 200
     assert response.json()["username"] == "admin"

@@ -27,7 +27,7 @@ from reports.models import (
     Report,
 )
 from reports.workflow import return_report
-from tests.conftest import PASSWORD, Personas
+from tests.conftest import Personas, token_request
 from tests.test_report_services import basic, flow
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -52,7 +52,7 @@ class Api:
         self.client = Client()
         response = self.client.post(
             "/api/v1/auth/token",
-            json.dumps({"username": username, "password": PASSWORD}),
+            json.dumps(token_request(username)),
             content_type="application/json",
         )
         assert response.status_code == 200, response.content

@@ -20,7 +20,7 @@ from reports.basic_info import BasicInfoForm
 from reports.models import KeyChangeRequest, Report, ReportEvent
 from reports.services import save_basic_info, save_indicators, submit
 from review.services import COMMON_RETURN_REASONS
-from tests.conftest import PASSWORD, Personas, make_enterprise_user, valid_uscc
+from tests.conftest import Personas, make_enterprise_user, token_request, valid_uscc
 from tests.test_report_services import OCTOBER, basic, flow, indicators
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -49,7 +49,7 @@ class Api:
             return
         response = self.client.post(
             "/api/v1/auth/token",
-            json.dumps({"username": username, "password": PASSWORD}),
+            json.dumps(token_request(username)),
             content_type="application/json",
         )
         assert response.status_code == 200, response.content

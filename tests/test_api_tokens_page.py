@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import ApiToken
 from accounts.services import issue_api_token
 from audit.models import SecurityEvent
-from tests.conftest import PASSWORD, Personas
+from tests.conftest import Personas, token_request
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -141,7 +141,7 @@ def test_an_administrator_whose_password_has_expired_gets_no_token(personas: Per
     with time_machine.travel(timezone.now() + dt.timedelta(days=91), tick=False):
         response = Client().post(
             "/api/v1/auth/token",
-            {"username": "admin", "password": PASSWORD},
+            token_request("admin"),
             content_type="application/json",
         )
     assert response.status_code == 403

@@ -13,6 +13,7 @@ ADMINS) shows the POSTed value as stars: the views are marked sensitive_post_par
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -22,6 +23,7 @@ from secrets import token_hex
 from typing import Any
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
@@ -30,13 +32,14 @@ from django.forms import BaseForm
 from django.http import HttpRequest
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 import accounts.services
 from accounts import views
 from accounts.models import ApiToken, OutboxMessage, User
 from ops.logs import JsonFormatter, RequestContextFilter
-from tests.conftest import PASSWORD, Personas
+from tests.conftest import PASSWORD, Personas, authenticator_code, token_request
 from tests.test_registration import GOOD_USCC
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -186,8 +189,26 @@ def test_no_password_code_or_token_is_ever_logged(
     assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
     assert ApiToken.objects.filter(user=personas.ningbo_enterprise).count() == 1
 
+    # The national administrator's second factor: a wrong code, then the right one, on the page;
+    # then a token with a code (the next step's: each code is good once).
+    admin = Client()
+    assert login(admin, "admin", PASSWORD)["Location"] == "/accounts/login/code/"
+    admin.get("/accounts/login/code/")  # binds an authenticator, as at a first login
+    totp = authenticator_code(personas.senior_admin)
+    wrong_totp = f"{(int(totp) + 1) % 10**6:06d}"
+    assert admin.post("/accounts/login/code/", {"code": wrong_totp}).status_code == 200
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=3)):  # past the throttle
+        assert admin.post("/accounts/login/code/", {"code": totp}).status_code == 302
+        api_totp = token_request("admin")["otp_code"]
+        body = json.dumps({"username": "admin", "password": PASSWORD, "otp_code": api_totp})
+        response = api.post("/api/v1/auth/token", body, content_type="application/json")
+    assert response.status_code == 200
+
     records = all_logs.records
     secrets = {
+        "an authenticator code": totp,
+        "a wrong authenticator code": wrong_totp,
+        "an authenticator code sent to the API": api_totp,
         "the password": PASSWORD,
         "a wrong password": WRONG_PASSWORD,
         "the new password": NEW_PASSWORD,

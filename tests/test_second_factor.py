@@ -6,6 +6,7 @@ rule is ended. accounts.second_factor holds the rules; these tests go through th
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from io import StringIO
 
@@ -369,3 +370,73 @@ def test_the_login_event_follows_the_code(client: Client, personas: Personas) ->
     client.post(CODE_PAGE, {"code": authenticator_code(personas.senior_admin)})
     assert [e.actor for e in events(SecurityEvent.Kind.LOGIN_OK)] == [personas.senior_admin]
     assert timezone.now() - events(SecurityEvent.Kind.LOGIN_OK)[0].at < dt.timedelta(seconds=1)
+
+
+class TestApiToken:
+    """POST /api/v1/auth/token: the code in `otp_code` where the account has a second factor."""
+
+    def ask(self, body: dict[str, str]):  # type: ignore[no-untyped-def]
+        return Client().post(
+            "/api/v1/auth/token", json.dumps(body), content_type="application/json"
+        )
+
+    def test_a_national_administrator_gives_the_code(self, personas: Personas) -> None:
+        bind(personas.senior_admin)
+        body = {"username": "admin", "password": PASSWORD}
+        response = self.ask(body)
+        assert response.status_code == 401
+        assert response.json() == {"detail": second_factor.CODE_NEEDED}
+        code = authenticator_code(personas.senior_admin)
+        response = self.ask({**body, "otp_code": code})
+        assert response.status_code == 200 and response.json()["token"]
+        # Once: the same code again is refused, and that is a failed login.
+        response = self.ask({**body, "otp_code": code})
+        assert response.status_code == 401
+        assert response.json() == {"detail": second_factor.WRONG_CODE}
+        failed = events(SecurityEvent.Kind.LOGIN_FAILED)[-1]
+        assert failed.actor == personas.senior_admin and failed.detail.startswith("API动态口令错误")
+
+    def test_wrong_codes_are_throttled_with_429(
+        self, personas: Personas, frozen_clock: time_machine.Coordinates
+    ) -> None:
+        bind(personas.senior_admin)
+        body = {"username": "admin", "password": PASSWORD}
+        assert self.ask({**body, "otp_code": "000000"}).status_code == 401
+        response = self.ask({**body, "otp_code": authenticator_code(personas.senior_admin)})
+        assert response.status_code == 429
+        assert response.json() == {"detail": "动态口令错误次数过多，请1秒后再试。"}
+
+    def test_nothing_bound_yet_is_told_to_bind_on_the_web(self, personas: Personas) -> None:
+        response = self.ask({"username": "admin", "password": PASSWORD, "otp_code": "123456"})
+        assert response.status_code == 403
+        assert response.json() == {"detail": second_factor.BIND_ON_THE_WEB}
+        assert not TOTPDevice.objects.exists()  # the API binds nothing
+
+    def test_a_wrong_password_is_refused_before_any_code_is_looked_at(
+        self, personas: Personas
+    ) -> None:
+        device = bind(personas.senior_admin)
+        code = authenticator_code(personas.senior_admin)
+        response = self.ask({"username": "admin", "password": "Wrong@2026x", "otp_code": code})
+        assert response.status_code == 401
+        device.refresh_from_db()
+        assert device.last_t == -1  # the code was not spent on a wrong password
+
+    def test_accounts_without_a_second_factor_need_no_code(self, personas: Personas) -> None:
+        for username in ("33029997", "ningbo"):
+            response = self.ask({"username": username, "password": PASSWORD})
+            assert response.status_code == 200
+
+    def test_a_local_administrator_who_turned_it_on_gives_the_code(
+        self, personas: Personas
+    ) -> None:
+        bind(personas.ningbo_admin)
+        assert self.ask({"username": "ningbo", "password": PASSWORD}).status_code == 401
+        body = {"username": "ningbo", "password": PASSWORD}
+        body["otp_code"] = authenticator_code(personas.ningbo_admin)
+        assert self.ask(body).status_code == 200
+
+    def test_the_field_is_in_the_openapi_document(self) -> None:
+        document = Client().get("/api/v1/openapi.json").json()
+        schema = document["components"]["schemas"]["TokenIn"]
+        assert "otp_code" in schema["properties"] and "otp_code" not in schema["required"]
