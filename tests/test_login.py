@@ -74,6 +74,16 @@ class TestLoginByIdentifier:
         response = login(client, "abc\x00def")
         assert response.status_code == 200
 
+    def test_the_session_key_changes_at_login(self, client: Client, personas: Personas) -> None:
+        """No session fixation: a key planted before the login is not the logged-in one."""
+        client.get(LOGIN)
+        client.session.save()
+        before = client.session.session_key
+        assert before
+        login(client, "33029997")
+        assert client.session.session_key not in (None, before)
+        assert client.get("/").context["user"] == personas.ningbo_enterprise
+
     def test_logout_ends_the_session(self, client: Client, personas: Personas) -> None:
         login(client, "33029997")
         response = client.post("/accounts/logout/")
