@@ -12,6 +12,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from accounts import second_factor
 from accounts.models import User
 from audit.context import client_ip
 from audit.models import SecurityEvent
@@ -31,7 +32,11 @@ def _ip(request: HttpRequest | None) -> str | None:
 
 @receiver(user_logged_in, dispatch_uid="accounts.security-event.login")
 def record_login(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
-    record_security(Kind.LOGIN_OK, Outcome.SUCCESS, actor=user, ip=_ip(request), detail="网页登录")
+    # A login finishing its second step still has the pending mark (accounts.second_factor).
+    session = getattr(request, "session", None)
+    with_code = session is not None and second_factor.PENDING_KEY in session
+    detail = "网页登录（密码+动态口令）" if with_code else "网页登录"
+    record_security(Kind.LOGIN_OK, Outcome.SUCCESS, actor=user, ip=_ip(request), detail=detail)
 
 
 @receiver(user_login_failed, dispatch_uid="accounts.security-event.failure")

@@ -41,6 +41,7 @@ NAV_ITEMS = (
     NavItem("个人设置", "修改个人信息", "accounts:profile"),
     NavItem("个人设置", "修改密码", "accounts:password_change"),
     NavItem("个人设置", "API令牌", "accounts:tokens"),
+    NavItem("个人设置", "动态口令", "accounts:second_factor", roles=(L, S)),
     NavItem("系统管理", "管理员账户", "accounts:administrators", roles=(S, L), admin_manager=True),
     NavItem("系统管理", "审计日志", "audit:search", roles=(S,)),
     NavItem("系统管理", "验证码发件箱", "accounts:outbox", roles=(S,)),

@@ -369,6 +369,9 @@ def test_the_login_event_follows_the_code(client: Client, personas: Personas) ->
     assert not events(SecurityEvent.Kind.LOGIN_OK)
     client.post(CODE_PAGE, {"code": authenticator_code(personas.senior_admin)})
     assert [e.actor for e in events(SecurityEvent.Kind.LOGIN_OK)] == [personas.senior_admin]
+    assert events(SecurityEvent.Kind.LOGIN_OK)[0].detail == "网页登录（密码+动态口令）"
+    password_step(Client(), "ningbo")  # no second factor
+    assert events(SecurityEvent.Kind.LOGIN_OK)[-1].detail == "网页登录"
     assert timezone.now() - events(SecurityEvent.Kind.LOGIN_OK)[0].at < dt.timedelta(seconds=1)
 
 
