@@ -97,15 +97,17 @@ def _check(device: TOTPDevice, code: str) -> AccountError | None:
     return None
 
 
+def _locked_device(user: User, confirmed: bool) -> TOTPDevice | None:
+    """The user's newest bound (or being bound) device, locked until the transaction ends: two
+    requests with the same code are checked one after the other, so only one spends it."""
+    devices = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=confirmed)
+    return devices.order_by("-id").first()
+
+
 def verify(user: User, code: str) -> TOTPDevice:
     """The user's bound device, having accepted `code`; AccountError if it did not."""
     with transaction.atomic():
-        device = (
-            TOTPDevice.objects.select_for_update()
-            .filter(user=user, confirmed=True)
-            .order_by("-id")
-            .first()
-        )
+        device = _locked_device(user, confirmed=True)
         if device is None:
             raise AccountError("尚未绑定动态口令验证器。", code="no_device", field="code")
         error = _check(device, code)
@@ -158,12 +160,7 @@ def confirm_enrolment(user: User, code: str, request: HttpRequest | None = None)
     """Bind the device being enrolled once it has produced a right code. It replaces any device
     bound before (a new phone), and is a security event."""
     with transaction.atomic():
-        device = (
-            TOTPDevice.objects.select_for_update()
-            .filter(user=user, confirmed=False)
-            .order_by("-id")
-            .first()
-        )
+        device = _locked_device(user, confirmed=False)
         if device is None:
             raise AccountError("绑定已过期，请重新扫描二维码。", code="no_enrolment", field="code")
         error = _check(device, code)

@@ -4,7 +4,12 @@ administrators of 浙江, 宁波 and 广东, and a national senior administrator
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
+import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -18,6 +23,7 @@ from accounts import second_factor
 from accounts.models import User
 from directory.models import Enterprise, Region
 from notices.models import Notice
+from ops.logs import JsonFormatter, RequestContextFilter
 
 PASSWORD = "Demo@2026"
 
@@ -197,3 +203,23 @@ def publish_notice(
         author=author,
         published_at=published_at or timezone.now(),
     )
+
+
+@pytest.fixture
+def json_lines() -> Iterator[io.StringIO]:
+    """Every record that reaches the root logger, as the production handler writes it."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestContextFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+
+
+def parsed(stream: io.StringIO) -> list[dict[str, Any]]:
+    """The JSON log lines json_lines captured."""
+    return [json.loads(line) for line in stream.getvalue().splitlines()]

@@ -26,8 +26,10 @@ from django.db import connection
 from django.http import HttpResponse
 from django.test import Client
 
+from accounts import second_factor
 from accounts.models import User
 from analytics import cube
+from audit.models import SecurityEvent
 from jobs.models import Job
 from reports import workflow
 from reports.models import Report, ReportEvent
@@ -39,7 +41,7 @@ from reports.workflow import (
 )
 from review.services import approve, send_back
 from tests.browser_support import restore_catalogue
-from tests.conftest import Personas, make_admin
+from tests.conftest import PASSWORD, Personas, authenticator_code, make_admin
 from tests.test_api_reports import Api
 from tests.test_bulk_import import bulk_template, enterprises, fill_rows, post
 from tests.test_report_services import fill_everything
@@ -312,3 +314,38 @@ def test_a_bulk_import_posted_twice_imports_each_enterprise_once(personas: Perso
     for report in reports:
         assert actions(report) == [Action.CREATE, Action.IMPORT]
     assert cube.verify([OCTOBER]) == []
+
+
+# --- 4. One second-factor code, two logins at once ----------------------------------------------
+
+
+@needs_postgres
+@committed
+def test_one_authenticator_code_sent_twice_at_once_logs_in_once(
+    personas: Personas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The device row is locked while a code is checked (accounts.second_factor): the second
+    request waits, then finds the code spent."""
+    admin = personas.senior_admin
+    device = second_factor.enrolment(admin)
+    device.confirmed = True
+    device.save()
+    lookup = second_factor._locked_device
+
+    def held(user: User, confirmed: bool) -> Any:
+        found = lookup(user, confirmed)
+        time.sleep(0.3)  # the other request arrives while this one holds the row
+        return found
+
+    monkeypatch.setattr(second_factor, "_locked_device", held)
+    clients = [Client(), Client()]
+    for client in clients:
+        client.post("/accounts/login/", {"username": "admin", "password": PASSWORD})
+    code = authenticator_code(admin)
+    outcomes = race(*(lambda c=c: c.post("/accounts/login/code/", {"code": code}) for c in clients))
+    assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
+    assert sorted(o.status_code for o in outcomes) == [200, 302]
+    refused = next(o for o in outcomes if o.status_code == 200)
+    assert second_factor.WRONG_CODE in refused.content.decode()
+    logins = SecurityEvent.objects.filter(kind=SecurityEvent.Kind.LOGIN_OK, actor=admin)
+    assert logins.count() == 1

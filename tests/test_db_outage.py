@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
-import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -28,10 +26,9 @@ from django.db.utils import IntegrityError, InterfaceError, OperationalError, Pr
 from django.test import Client
 
 from accounts.middleware import LAST_SEEN
-from ops.logs import JsonFormatter, RequestContextFilter
 from ops.outage import MESSAGE, RETRY_AFTER_SECONDS, is_connection_error
 from reports.models import Report
-from tests.conftest import Personas
+from tests.conftest import Personas, parsed
 
 NOW = dt.datetime(2026, 11, 10, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai: 2026-10 is open
 PAGE = "/reports/2026-10/basic/"
@@ -100,24 +97,6 @@ def failing(make_error: Callable[[], Exception], when: Match = everything) -> It
 
     with connection.execute_wrapper(execute):
         yield
-
-
-@pytest.fixture
-def json_lines() -> Iterator[io.StringIO]:
-    """Every record that reaches the root logger, as the production handler writes it."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RequestContextFilter())
-    logging.getLogger().addHandler(handler)
-    try:
-        yield stream
-    finally:
-        logging.getLogger().removeHandler(handler)
-
-
-def parsed(stream: io.StringIO) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in stream.getvalue().splitlines()]
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,6 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -30,7 +29,7 @@ from ops import health, logs
 from ops.logs import JsonFormatter, RequestContextFilter
 from ops.views import healthz
 from sme.env import ImproperlyConfiguredEnv
-from tests.conftest import Personas
+from tests.conftest import Personas, parsed
 from tests.fresh_settings import fresh_settings
 
 URL = "/healthz"
@@ -38,25 +37,6 @@ HEX_ID = re.compile(r"[0-9a-f]{32}")
 DOWN_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: refused at once
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def json_lines() -> Iterator[io.StringIO]:
-    """Every record that reaches the root logger, as the production handler writes it."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RequestContextFilter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
-
-
-def parsed(stream: io.StringIO) -> list[dict[str, object]]:
-    return [json.loads(line) for line in stream.getvalue().splitlines()]
 
 
 @pytest.fixture
