@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApiToken, OutboxMessage, User, VerificationCode
 from audit.recorder import AuditedAdminMixin
@@ -97,3 +98,11 @@ class ApiTokenAdmin(ReadOnlyAdmin):
     list_display = ("user", "created_at", "expires_at", "last_used_at")
     exclude = ("key_hash",)
     search_fields = ("user__username",)
+
+
+# The second factor's devices are bound, replaced, turned off and reset only through the
+# platform's pages and `manage.py reset_second_factor` (accounts.second_factor), each a security
+# event: django-otp's own admin would let a key be read or a device be added for someone else
+# without one.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)

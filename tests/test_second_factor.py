@@ -443,3 +443,11 @@ class TestApiToken:
         document = Client().get("/api/v1/openapi.json").json()
         schema = document["components"]["schemas"]["TokenIn"]
         assert "otp_code" in schema["properties"] and "otp_code" not in schema["required"]
+
+
+def test_the_django_admin_offers_no_device_pages(personas: Personas) -> None:
+    """Devices change only through the pages that record a security event."""
+    client = force_login(Client(), personas.senior_admin)
+    assert client.get("/django-admin/").status_code == 200
+    assert client.get("/django-admin/otp_totp/totpdevice/").status_code == 404
+    assert client.get("/django-admin/otp_totp/totpdevice/add/").status_code == 404
