@@ -173,10 +173,8 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_MARK_SECONDS = 60
 ADMIN_PASSWORD_MAX_AGE_DAYS = env_int("ADMIN_PASSWORD_MAX_AGE_DAYS", 90)  # 0: no expiry
-# The second factor (accounts.second_factor): the name authenticator apps show for the account,
-# and the keys never shown in the Django admin.
+# The second factor (accounts.second_factor): the name authenticator apps show for the account.
 OTP_TOTP_ISSUER = "中小企业监测平台"
-OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
