@@ -93,7 +93,9 @@ def run(job_pk: int) -> None:
         # it (acks_late). If the job has shown no sign of life since, that worker is gone: fail
         # the job as the reaper would (running it again could redo half-done work). If it has,
         # its worker is alive and still at it.
-        _fail_stale_running(Job.objects.filter(pk=job_pk), now)
+        if not _fail_stale_running(Job.objects.filter(pk=job_pk), now):
+            # An operator reading the worker's log sees why the task did nothing.
+            logger.info("job %s delivered again: already taken or finished, not run again", job_pk)
         return
     job = Job.objects.get(pk=job_pk)
     try:

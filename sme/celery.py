@@ -3,7 +3,7 @@
     celery -A sme worker --loglevel=INFO
     celery -A sme beat --loglevel=INFO
 
-Without REDIS_URL nothing needs to run: lib.jobs runs the work in-process (make demo)."""
+Without REDIS_URL nothing needs to run: jobs.runner runs the work in-process (make demo)."""
 
 from __future__ import annotations
 

@@ -379,7 +379,7 @@ REMINDER_HOUR = env_int("REMINDER_HOUR", 9)
 LOAD_TEST_ENDPOINTS = env_bool("LOAD_TEST_ENDPOINTS", False)
 
 # Redis: the shared cache (counts of the worklist) and the broker of the task queue. Unset (make
-# demo), the cache is per process and background work runs in-process (lib.jobs).
+# demo), the cache is per process and background work runs in-process (jobs.runner).
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
@@ -406,7 +406,7 @@ JOB_RUNNER = env_choice(
 # progress() calls of any job (a bulk import: one chunk of 100 rows, or counting the rows first).
 JOB_STALE_AFTER = timedelta(minutes=env_int("JOB_STALE_MINUTES", 10))
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_TASK_IGNORE_RESULT = True  # a job's outcome is kept in its own table (lib.models.Job)
+CELERY_TASK_IGNORE_RESULT = True  # a job's outcome is kept in its own table (jobs.models.Job)
 # The worker logs through LOGGING like the web processes (JSON lines with the job's id as the
 # request id, ops.logs) instead of replacing the root logger's handlers with Celery's own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
