@@ -27,7 +27,7 @@ from directory.models import (
 )
 from directory.trees import ancestry
 from lib.masking import mask_email, mask_mobile, mask_phone
-from reports.basic_info import STORED_FIELDS, BasicInfoForm
+from reports.basic_info import STORED_FIELDS, BasicInfoForm, registered_key_values
 from reports.content import COLUMN_LABELS
 from reports.models import ProductLine, Question, Questionnaire, Report
 from reports.services import FieldError, growth_of
@@ -92,9 +92,19 @@ def basic_info_form(
 
 def known_basic_info(enterprise: Enterprise, period: str, report: Report | None) -> dict[str, Any]:
     """Step 1 as the platform knows it: this month's, else the latest earlier month's, else the
-    enterprise's own record (the form's and the data template's pre-filled values)."""
-    info = (report.basic_info if report else None) or _earlier_basic_info(enterprise, period)
-    return info or enterprise_info(enterprise)
+    enterprise's own record (the form's and the data template's pre-filled values).
+
+    From an earlier month the key fields (name, code, industry) are the record's as it stands:
+    they may have changed since that month (an approved key change, a correction by a national
+    administrator), and step 1 compares them with the record — a stale value shown and saved
+    unchanged would be taken for a key change and freeze the month."""
+    if report is not None and report.basic_info:
+        return report.basic_info
+    earlier = _earlier_basic_info(enterprise, period)
+    if not earlier:
+        return enterprise_info(enterprise)
+    registered = {k: v for k, v in registered_key_values(enterprise).items() if v is not None}
+    return {**earlier, **registered}
 
 
 def _ordered(form: BasicInfoForm) -> BasicInfoForm:

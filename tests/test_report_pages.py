@@ -8,6 +8,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +18,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from directory.cascade import INDUSTRY, REGION, REGISTRATION, cascade_values
-from directory.models import Industry, RegistrationType
+from directory.models import Enterprise, Industry, RegistrationType
+from loadtest.clerk import Forms
 from reports.models import (
     Answer,
     Explanation,
@@ -227,6 +229,37 @@ def test_step_1_is_prefilled_from_the_latest_earlier_month(
         basic_info={"legal_representative": "李大海", "region": "330211", "listed": False},
     )
     assert 'value="李大海"' in text(client.get(STEP_URLS[0]))
+
+
+def test_an_earlier_month_prefills_the_key_fields_as_the_record_has_them_now(
+    client: Client, personas: Personas
+) -> None:
+    """The record changed since that month (an approved key change, a national administrator's
+    correction): step 1 shows the record's name and industry, and saving what it shows, as a
+    browser posts the page's own form, is no key change — the month is not frozen."""
+    enterprise = personas.ningbo_enterprise.enterprise
+    Enterprise.objects.filter(pk=enterprise.pk).update(industry_id="0111")
+    client.post(STEP_URLS[0], basic_data(personas, action="save"))  # a month on file …
+    Report.objects.filter(enterprise=enterprise).update(period="2026-08")  # … an earlier one
+    Report.objects.filter(enterprise=enterprise).update(
+        basic_info={
+            **Report.objects.get(enterprise=enterprise).basic_info,
+            "enterprise_name": "宁波康尔旧名",
+            "industry": "0112",
+        }
+    )
+    html = text(client.get(STEP_URLS[0]))
+    assert 'value="宁波康尔企业"' in html and "宁波康尔旧名" not in html
+    assert '<option value="0111" selected>' in html
+    form = Forms(html).form_with("version")
+    assert form is not None
+    response = client.post(
+        STEP_URLS[0],
+        urlencode(form.data(action="save")),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 302
+    assert own_report(personas).status == Report.Status.DRAFT
 
 
 def test_step_1_saves_and_goes_to_step_2(client: Client, personas: Personas) -> None:
