@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, BaseUserCreationForm, UserChangeForm
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApiToken, OutboxMessage, User, VerificationCode
@@ -18,6 +18,27 @@ class UserCreationForm(BaseUserCreationForm):
         model = User
         fields = ("username", "user_type", "region", "enterprise")
 
+    def save(self, commit: bool = True) -> User:
+        # The national administrator chose the password: its owner changes it at first login.
+        user = super().save(commit=False)
+        user.require_password_change()
+        if commit:
+            user.save()
+            self.save_m2m()
+        return user
+
+
+class SetPasswordForm(AdminPasswordChangeForm):
+    """The Django admin's 修改密码 of someone else's account (a forgotten password): its owner
+    changes it again at the next login, so that the administrator does not keep knowing it."""
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=False)
+        user.require_password_change()
+        if commit:
+            user.save()
+        return user
+
 
 class UserEditForm(UserChangeForm):
     class Meta:
@@ -29,6 +50,7 @@ class UserEditForm(UserChangeForm):
 class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
+    change_password_form = SetPasswordForm
     list_display = ("username", "nickname", "user_type", "region", "enterprise", "is_active")
     list_filter = ("user_type", "is_active", "is_staff")
     search_fields = ("username", "nickname", "mobile", "email", "enterprise__name")

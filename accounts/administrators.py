@@ -122,6 +122,9 @@ def create_administrator(request: HttpRequest, form: AdministratorForm) -> User:
             region=None if senior else c["region"],
             is_staff=senior,
         )
+        # The creator chose the password: its owner changes it at the first login.
+        user.require_password_change()
+        user.save(update_fields=["password_changed_at"])
         summary = f"创建{user.get_user_type_display()}账户：{user.username}（{user.region_label}）"
         record(request, "account_create", user, summary, None, snapshot(user))
     return user

@@ -20,6 +20,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.models import INITIAL_PASSWORD, User
+
 LAST_SEEN = "_last_seen"
 API_PREFIX = "/api/"
 
@@ -85,19 +87,28 @@ class SecondFactorMiddleware:
 SECOND_FACTOR_LOGIN_AGAIN = "请重新登录：管理员登录需要经过动态口令验证。"
 
 
-def password_expired_message() -> str:
+INITIAL_PASSWORD_MESSAGE = "您的密码由管理员设置，首次登录请先修改密码。"
+INITIAL_PASSWORD_API_MESSAGE = "您的密码由管理员设置，请先登录网页修改密码后再使用接口。"
+
+
+def password_expired_message(user: User) -> str:
+    if user.password_change_reason == INITIAL_PASSWORD:
+        return INITIAL_PASSWORD_MESSAGE
     return f"您的密码已超过{settings.ADMIN_PASSWORD_MAX_AGE_DAYS}天未修改，请先修改密码。"
 
 
-def password_expired_api_message() -> str:
+def password_expired_api_message(user: User) -> str:
     # The API has no password change of its own: the user is told where to do it.
+    if user.password_change_reason == INITIAL_PASSWORD:
+        return INITIAL_PASSWORD_API_MESSAGE
     days = settings.ADMIN_PASSWORD_MAX_AGE_DAYS
     return f"您的密码已超过{days}天未修改，请先登录网页修改密码后再使用接口。"
 
 
 class PasswordExpiryMiddleware:
-    """Sends an administrator whose password has expired (User.password_expired) to the password
-    change page, whatever page was asked for, until the password is changed. Placed after the
+    """Sends a user who must change the password (User.password_change_reason: one set by an
+    administrator, or an administrator's that has expired) to the password change page, whatever
+    page was asked for, until the password is changed. Placed after the
     idle-session check (an ended session is simply logged out), the messages middleware (the
     redirect carries the reason) and htmx's. No query of its own: the user row is loaded already.
 
@@ -123,8 +134,9 @@ class PasswordExpiryMiddleware:
 
     def refuse(self, request: HttpRequest) -> HttpResponse:
         if request.path_info.startswith(API_PREFIX):
-            return JsonResponse({"detail": password_expired_api_message()}, status=403)
-        messages.warning(request, password_expired_message())
+            user = request.user
+            return JsonResponse({"detail": password_expired_api_message(user)}, status=403)
+        messages.warning(request, password_expired_message(request.user))
         url = reverse("accounts:password_change")
         # An htmx request would swap the password page into a fragment: the browser goes there.
         if request.htmx:  # type: ignore[attr-defined]

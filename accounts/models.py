@@ -20,6 +20,10 @@ username_validator = RegexValidator(
 )
 
 
+INITIAL_PASSWORD = "initial"
+PASSWORD_EXPIRED = "expired"
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -69,9 +73,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField("启用", default=True)
     is_staff = models.BooleanField("可进入管理后台", default=False)
     date_joined = models.DateTimeField("注册时间", default=timezone.now)
-    # 等级保护: administrators must change a password older than ADMIN_PASSWORD_MAX_AGE_DAYS
-    # (accounts.middleware.PasswordExpiryMiddleware). Moved by set_password() below.
-    password_changed_at = models.DateTimeField("密码修改时间", default=timezone.now)
+    # 等级保护: administrators must change a password older than ADMIN_PASSWORD_MAX_AGE_DAYS, and
+    # everyone a password someone else set for them (None: require_password_change below) before
+    # anything else (accounts.middleware.PasswordExpiryMiddleware). Moved by set_password().
+    password_changed_at = models.DateTimeField(
+        "密码修改时间", null=True, blank=True, default=timezone.now
+    )
 
     objects = UserManager()
 
@@ -113,14 +120,30 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.password_changed_at = changed_at
         return valid
 
+    def require_password_change(self) -> None:
+        """The password was just set by someone else (an administrator creating the account or
+        setting a forgotten password): its owner must change it at the next login, before doing
+        anything else (等级保护: 初始口令). Saved by the caller, after set_password()."""
+        self.password_changed_at = None
+
     @property
-    def password_expired(self) -> bool:
-        """An administrator's password older than ADMIN_PASSWORD_MAX_AGE_DAYS (0: never).
-        Enterprise users are not subject to expiry (issue 8 names administrators)."""
+    def password_change_reason(self) -> str | None:
+        """Why the user must change the password before anything else: INITIAL_PASSWORD (set by
+        someone else), PASSWORD_EXPIRED (an administrator's older than
+        ADMIN_PASSWORD_MAX_AGE_DAYS; 0: never; enterprise users are not subject to expiry, issue
+        8 names administrators), or None."""
+        if self.password_changed_at is None:
+            return INITIAL_PASSWORD
         days = settings.ADMIN_PASSWORD_MAX_AGE_DAYS
         if days <= 0 or not self.is_administrator:
-            return False
-        return timezone.now() - self.password_changed_at > timedelta(days=days)
+            return None
+        if timezone.now() - self.password_changed_at > timedelta(days=days):
+            return PASSWORD_EXPIRED
+        return None
+
+    @property
+    def password_expired(self) -> bool:
+        return self.password_change_reason is not None
 
     @property
     def display_name(self) -> str:

@@ -44,7 +44,7 @@ class BearerToken(HttpBearer):
         if user is not None and user.password_expired:
             # 403, not 401: the token is good, but the administrator must change the password on
             # the web first (accounts.middleware.PasswordExpiryMiddleware does so for sessions).
-            raise HttpError(403, password_expired_api_message())
+            raise HttpError(403, password_expired_api_message(user))
         if user is not None:
             request.user = user
         return _admitted(request, user, self.gate)

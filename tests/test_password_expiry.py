@@ -169,7 +169,10 @@ class TestThePasswordDateIsSet:
                 },
             )
             assert response.status_code == 302
-            assert User.objects.get(username="hangzhou").password_changed_at == timezone.now()
+            # The creator chose it: not a date of the owner's, a change the owner owes.
+            created = User.objects.get(username="hangzhou")
+            assert created.password_changed_at is None
+            assert created.password_change_reason == "initial"
 
     def test_by_createsuperuser(self, db: None, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "Qian@tang2026")
@@ -192,8 +195,9 @@ class TestThePasswordDateIsSet:
             )
             assert response.status_code == 302
             target.refresh_from_db()
-            assert target.password_changed_at == timezone.now()
             assert target.check_password("Qian@tang2026")
+            # Set by the national administrator: the owner changes it at the next login.
+            assert target.password_changed_at is None and target.password_expired
 
     def test_by_the_registration(self, reference_data: None) -> None:
         with days_later(100):
@@ -226,3 +230,85 @@ class TestThePasswordDateIsSet:
             assert stored.password.startswith("md5$")  # rehashed at login
             assert stored.password_changed_at == before
             assert client.get("/")["Location"] == PASSWORD_PAGE
+
+
+class TestAPasswordSetBySomeoneElse:
+    """等级保护 初始口令: a password an administrator chose for an account (a new administrator,
+    or a forgotten password set anew in the Django admin) is changed by its owner at the first
+    login, before anything else; the owner's change ends the requirement."""
+
+    def created(self, personas: Personas) -> Client:
+        creator = personas.client_for(personas.zhejiang_admin)
+        response = creator.post(
+            "/accounts/administrators/new/",
+            {
+                "username": "hangzhou",
+                "user_type": "local_admin",
+                "region": "330100",
+                "password1": "Qian@tang2026",
+                "password2": "Qian@tang2026",
+            },
+        )
+        assert response.status_code == 302
+        return logged_in("hangzhou", "Qian@tang2026")
+
+    def test_the_first_login_leads_to_the_password_page(self, personas: Personas) -> None:
+        client = self.created(personas)
+        for page in ["/", "/review/", "/accounts/profile/"]:
+            response = client.get(page)
+            assert response.status_code == 302 and response["Location"] == PASSWORD_PAGE
+        response = client.get("/", follow=True)
+        assert set(messages_of(response)) == {"您的密码由管理员设置，首次登录请先修改密码。"}
+        api = client.get("/api/v1/me")
+        assert api.status_code == 403
+        assert api.json() == {"detail": "您的密码由管理员设置，请先登录网页修改密码后再使用接口。"}
+
+    def test_no_token_is_issued_until_it_is_changed(self, personas: Personas) -> None:
+        self.created(personas)
+        body = {"username": "hangzhou", "password": "Qian@tang2026"}
+        response = Client().post("/api/v1/auth/token", body, content_type="application/json")
+        assert response.status_code == 403
+        assert "您的密码由管理员设置" in response.json()["detail"]
+
+    def test_the_owners_change_ends_it(self, personas: Personas) -> None:
+        client = self.created(personas)
+        response = client.post(
+            PASSWORD_PAGE,
+            {"old_password": "Qian@tang2026", "new_password1": NEW, "new_password2": NEW},
+        )
+        assert response.status_code == 302
+        user = User.objects.get(username="hangzhou")
+        assert user.password_changed_at is not None
+        assert user.password_change_reason is None
+        assert client.get("/review/").status_code == 200
+
+    def test_an_enterprise_password_set_in_the_django_admin_too(self, personas: Personas) -> None:
+        staff = personas.client_for(personas.senior_admin)
+        target = personas.ningbo_enterprise
+        response = staff.post(
+            f"/django-admin/accounts/user/{target.pk}/password/",
+            {"password1": "Qian@tang2026", "password2": "Qian@tang2026"},
+        )
+        assert response.status_code == 302
+        client = logged_in("33029997", "Qian@tang2026")
+        assert client.get("/reports/")["Location"] == PASSWORD_PAGE
+
+    def test_an_account_added_in_the_django_admin_too(self, personas: Personas) -> None:
+        staff = personas.client_for(personas.senior_admin)
+        response = staff.post(
+            "/django-admin/accounts/user/add/",
+            {
+                "username": "wenzhou",
+                "user_type": "local_admin",
+                "region": "330300",
+                "password1": "Qian@tang2026",
+                "password2": "Qian@tang2026",
+                "usable_password": "true",
+            },
+        )
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert User.objects.get(username="wenzhou").password_change_reason == "initial"
+
+    def test_createsuperuser_and_registration_are_the_owners_own(self, personas: Personas) -> None:
+        assert personas.senior_admin.password_change_reason is None
+        assert personas.ningbo_enterprise.password_change_reason is None

@@ -33,7 +33,7 @@ def create_token(request: HttpRequest, payload: TokenIn):
     # An administrator whose password has expired may not use the API until it is changed on
     # the web (api.auth refuses their tokens with 403), so no token is issued to wait for it.
     if user.password_expired:
-        return Status(403, {"detail": password_expired_api_message()})
+        return Status(403, {"detail": password_expired_api_message(user)})
     # An API login calls no login(), so Django's user_logged_in is not sent: recorded here.
     record_security(
         SecurityEvent.Kind.LOGIN_OK, SecurityEvent.Outcome.SUCCESS, actor=user, detail="API登录"
