@@ -100,22 +100,34 @@ class Visitor(FastHttpUser):
         return self.give_code(username) if second_step else True
 
     def give_code(self, username: str) -> bool:
+        """The authenticator's code, as the person types it. A code is good once: one spent by
+        an earlier phase (another locust process) within the same 30 s is refused, and the
+        person waits for the next one (past the throttle of the refused try) and types that."""
         page = self.client.get(CODE_PAGE, name="login code page")
         form = Forms(page.text).form_with("code")
         if form is None or username not in AUTHENTICATORS:
             return False
-        step = max(int(time.time()) // 30, SPENT_STEP.get(username, -1) + 1)
-        if step > int(time.time()) // 30 + 1:  # both this step's and the next's are spent
-            gevent.sleep((step - 1) * 30 - time.time() + 0.1)
-        SPENT_STEP[username] = step
         key = base64.b32decode(AUTHENTICATORS[username])
-        with self.post_form(
-            CODE_PAGE, form.data(code=f"{hotp(key, step):06d}"), "login code", catch_response=True
-        ) as response:
-            if response.status_code != 302:
-                response.failure(f"动态口令未通过：{problem(response.text)}")
-                return False
-        return True
+        for attempt in range(3):
+            now = int(time.time()) // 30
+            step = max(now, SPENT_STEP.get(username, -1) + 1)
+            if step > now + 1:  # both this step's code and the next's are spent
+                gevent.sleep((step - 1) * 30 - time.time() + 0.1)
+            SPENT_STEP[username] = step
+            code = f"{hotp(key, step):06d}"
+            with self.post_form(
+                CODE_PAGE, form.data(code=code), "login code", catch_response=True
+            ) as response:
+                if response.status_code == 302:
+                    return True
+                again = Forms(response.text).form_with("code")
+                if again is None or attempt == 2:
+                    response.failure(f"动态口令未通过：{problem(response.text)}")
+                    return False
+                response.success()  # the person reads the message and waits for a new code
+            form = again
+            gevent.sleep(2**attempt + 0.1)  # the throttle after a refused code: 1, 2 … s
+        return False
 
     def logout(self) -> None:
         self.post_form("/accounts/logout/", {"csrfmiddlewaretoken": self.csrf()}, "logout")
@@ -185,7 +197,9 @@ class Clerk(Visitor):
                     data = reasons
                     self.think()
                     continue
-                response.failure(f"{step} 未保存：{problem(response.text)}")
+                # The status says what the page cannot (a 403 of CSRF, a 409, a 503, a 500).
+                status = response.status_code
+                response.failure(f"{step} 未保存（HTTP {status}）：{problem(response.text)}")
                 return False
         return False
 
