@@ -20,6 +20,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts import second_factor
 from accounts.models import INITIAL_PASSWORD, User
 
 LAST_SEEN = "_last_seen"
@@ -66,8 +67,6 @@ class SecondFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from accounts import second_factor  # its models are not loaded when this module is
-
         user = getattr(request, "user", None)
         if (
             user is not None
@@ -91,13 +90,13 @@ INITIAL_PASSWORD_MESSAGE = "您的密码由管理员设置，首次登录请先�
 INITIAL_PASSWORD_API_MESSAGE = "您的密码由管理员设置，请先登录网页修改密码后再使用接口。"
 
 
-def password_expired_message(user: User) -> str:
+def password_change_message(user: User) -> str:
     if user.password_change_reason == INITIAL_PASSWORD:
         return INITIAL_PASSWORD_MESSAGE
     return f"您的密码已超过{settings.ADMIN_PASSWORD_MAX_AGE_DAYS}天未修改，请先修改密码。"
 
 
-def password_expired_api_message(user: User) -> str:
+def password_change_api_message(user: User) -> str:
     # The API has no password change of its own: the user is told where to do it.
     if user.password_change_reason == INITIAL_PASSWORD:
         return INITIAL_PASSWORD_API_MESSAGE
@@ -125,7 +124,7 @@ class PasswordExpiryMiddleware:
         if (
             user is not None
             and user.is_authenticated
-            and user.password_expired
+            and user.must_change_password
             and request.path not in self.allowed
             and not request.path.startswith(self.static_prefix)
         ):
@@ -135,8 +134,8 @@ class PasswordExpiryMiddleware:
     def refuse(self, request: HttpRequest) -> HttpResponse:
         if request.path_info.startswith(API_PREFIX):
             user = request.user
-            return JsonResponse({"detail": password_expired_api_message(user)}, status=403)
-        messages.warning(request, password_expired_message(request.user))
+            return JsonResponse({"detail": password_change_api_message(user)}, status=403)
+        messages.warning(request, password_change_message(request.user))
         url = reverse("accounts:password_change")
         # An htmx request would swap the password page into a fragment: the browser goes there.
         if request.htmx:  # type: ignore[attr-defined]

@@ -142,7 +142,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return None
 
     @property
-    def password_expired(self) -> bool:
+    def must_change_password(self) -> bool:
         return self.password_change_reason is not None
 
     @property

@@ -30,7 +30,6 @@ import segno
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
-from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
@@ -43,7 +42,7 @@ REQUIRED_FOR = frozenset({User.Type.SENIOR_ADMIN})
 OFFERED_TO = frozenset({User.Type.LOCAL_ADMIN, User.Type.SENIOR_ADMIN})
 
 # How the login of this session met the rule: "totp" (a code was given) or "none" (the user had
-# no second factor and needed none). django-otp's own key names the device that was used.
+# no second factor and needed none).
 SESSION_KEY = "_second_factor"
 PENDING_KEY = "_second_factor_pending"
 PENDING_SECONDS = 300
@@ -276,8 +275,6 @@ def mark_session(request: HttpRequest, device: TOTPDevice | None) -> None:
     """After django.contrib.auth.login: how this login met the rule (see SESSION_KEY)."""
     request.session.pop(PENDING_KEY, None)
     request.session[SESSION_KEY] = "totp" if device is not None else "none"
-    if device is not None:
-        request.session[DEVICE_ID_SESSION_KEY] = device.persistent_id
 
 
 def forced_login_marks(user: User) -> dict[str, str]:

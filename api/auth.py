@@ -17,7 +17,7 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
 
-from accounts.middleware import password_expired_api_message
+from accounts.middleware import password_change_api_message
 from accounts.models import User
 from accounts.services import user_for_api_token
 
@@ -41,10 +41,10 @@ class BearerToken(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
         user = user_for_api_token(token)
-        if user is not None and user.password_expired:
+        if user is not None and user.must_change_password:
             # 403, not 401: the token is good, but the administrator must change the password on
             # the web first (accounts.middleware.PasswordExpiryMiddleware does so for sessions).
-            raise HttpError(403, password_expired_api_message(user))
+            raise HttpError(403, password_change_api_message(user))
         if user is not None:
             request.user = user
         return _admitted(request, user, self.gate)

@@ -381,24 +381,21 @@ def wait_until_disconnected(backend_pid: int, seconds: float = 20) -> None:
     pytest.fail(f"PostgreSQL backend {backend_pid} still there {seconds}s after the kill")
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="pytest-django's SQLite test database lives in memory: no other process can open it. "
-    "Run on PostgreSQL (DATABASE_URL=postgres://…), as CI does.",
-)
-@pytest.mark.django_db(transaction=True)  # the child must see the job, committed
-def test_a_worker_killed_with_sigkill_leaves_only_committed_chunks_and_is_reaped() -> None:
-    owner = make_admin("reaper", None)
-    job = Job.objects.create(kind="chunks", title="被终止的任务", owner=owner)
+def killed_while_writing(script: str, *args: str) -> None:
+    """Run the application's code in a child process on the test database until it says it has
+    written everything inside its transaction; check that transaction is open and uncommitted,
+    SIGKILL the child and wait until PostgreSQL has dropped its connection."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "sme.settings",
         "DATABASE_URL": database_url(),
+        # The child writes where the test reads: the test database only, never a replica.
+        "DATABASE_REPLICA_URL": "",
         "SECRET_KEY": "test-only-secret-key",
         "JOB_RUNNER": "inline",
     }
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(job.pk)],
+        [sys.executable, "-c", script, *args],
         cwd=Path(__file__).resolve().parent.parent,
         env=env,
         stdout=subprocess.PIPE,
@@ -408,17 +405,32 @@ def test_a_worker_killed_with_sigkill_leaves_only_committed_chunks_and_is_reaped
     try:
         word, backend_pid = wait_for_line(child, 60).split()
         assert word == "written"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT state FROM pg_stat_activity WHERE pid = %s", [int(backend_pid)])
+            # Stopped inside the transaction, its writes made and not committed.
+            assert cursor.fetchone() == ("idle in transaction",)
         os.kill(child.pid, signal.SIGKILL)
         assert child.wait(timeout=20) == -signal.SIGKILL
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
-        if child.stdout:
-            child.stdout.close()
-        if child.stderr:
-            child.stderr.close()
+        for stream in (child.stdout, child.stderr):
+            if stream:
+                stream.close()
     wait_until_disconnected(int(backend_pid))
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="pytest-django's SQLite test database lives in memory: no other process can open it. "
+    "Run on PostgreSQL (DATABASE_URL=postgres://…), as CI does.",
+)
+@pytest.mark.django_db(transaction=True)  # the child must see the job, committed
+def test_a_worker_killed_with_sigkill_leaves_only_committed_chunks_and_is_reaped() -> None:
+    owner = make_admin("reaper", None)
+    job = Job.objects.create(kind="chunks", title="被终止的任务", owner=owner)
+    killed_while_writing(CHILD, str(job.pk))
 
     markers = set(Job.objects.filter(kind="marker").values_list("title", flat=True))
     assert markers == {"第一批"}  # the second chunk's transaction died with the process

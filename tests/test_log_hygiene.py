@@ -40,7 +40,7 @@ from accounts import views
 from accounts.models import ApiToken, OutboxMessage, User
 from ops.logs import JsonFormatter, RequestContextFilter
 from tests.conftest import PASSWORD, Personas, authenticator_code, token_request
-from tests.test_registration import GOOD_USCC
+from tests.test_registration import form
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -142,19 +142,7 @@ def test_no_password_code_or_token_is_ever_logged(
     assert login(clerk, "33029997", PASSWORD).status_code == 302
 
     # Registration of a new enterprise, with its password.
-    registration = {
-        "username": "nbnew01",
-        "password1": REGISTRATION_PASSWORD,
-        "password2": REGISTRATION_PASSWORD,
-        "enterprise_name": "宁波新注册企业有限公司",
-        "code_type": "uscc",
-        "code": GOOD_USCC,
-        "province": "330000",
-        "city": "330200",
-        "county": "330211",
-        "contact_person": "王强",
-        "contact_phone": "0574-86601234",
-    }
+    registration = form(password1=REGISTRATION_PASSWORD, password2=REGISTRATION_PASSWORD)
     response = Client().post("/accounts/register/", registration)
     assert response.status_code == 302
 

@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,14 +34,13 @@ from reports.workflow import Action
 from tests.browser_support import restore_catalogue
 from tests.conftest import Personas
 from tests.test_import_template import good, template, upload
-from tests.test_jobs_reaper import database_url, wait_for_line, wait_until_disconnected
+from tests.test_jobs_reaper import killed_while_writing
 from tests.test_report_services import OCTOBER, fill_everything
 from tests.xlsx_filling import fill
 from transfer.models import ImportLog
 
 NOW = dt.datetime(2026, 11, 10, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai: the month is 2026-10
 SUBMIT_URL = f"/reports/{OCTOBER}/submit/"
-ROOT = Path(__file__).resolve().parent.parent
 
 # The child stops its clock where the test's is (the month must be open), then lets it run:
 # PostgreSQL's own timestamps and the sleep are real either way.
@@ -138,46 +134,6 @@ def catalogue(on_postgres: None, reference_data: None) -> None:
     """The indicator catalogue and rules come from data migrations, which a transactional test
     before this one has flushed away."""
     restore_catalogue()
-
-
-def killed_while_writing(script: str, *args: str) -> None:
-    """Run the application's code in a child process on the test database until it says it has
-    written everything inside its transaction; check that transaction is open and uncommitted,
-    SIGKILL the child and wait until PostgreSQL has dropped its connection."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "sme.settings",
-        "DATABASE_URL": database_url(),
-        # The child writes where the test reads: the test database only, never a replica.
-        "DATABASE_REPLICA_URL": "",
-        "SECRET_KEY": "test-only-secret-key",
-        "JOB_RUNNER": "inline",
-    }
-    child = subprocess.Popen(
-        [sys.executable, "-c", script, *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        word, backend_pid = wait_for_line(child, 60).split()
-        assert word == "written"
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT state FROM pg_stat_activity WHERE pid = %s", [int(backend_pid)])
-            # Stopped inside the transaction, its writes made and not committed.
-            assert cursor.fetchone() == ("idle in transaction",)
-        os.kill(child.pid, signal.SIGKILL)
-        assert child.wait(timeout=20) == -signal.SIGKILL
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        for stream in (child.stdout, child.stderr):
-            if stream:
-                stream.close()
-    wait_until_disconnected(int(backend_pid))
 
 
 def actions(report: Report) -> list[str]:

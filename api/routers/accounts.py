@@ -4,7 +4,7 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from accounts import second_factor
-from accounts.middleware import password_expired_api_message
+from accounts.middleware import password_change_api_message
 from accounts.services import AccountError, issue_api_token, login_with_identifier
 from api.schemas import DetailOut, ErrorsOut, MeOut, RegionOut, TokenIn, TokenOut
 from audit.models import SecurityEvent
@@ -32,8 +32,8 @@ def create_token(request: HttpRequest, payload: TokenIn):
         return Status(status, {"detail": exc.message})
     # An administrator whose password has expired may not use the API until it is changed on
     # the web (api.auth refuses their tokens with 403), so no token is issued to wait for it.
-    if user.password_expired:
-        return Status(403, {"detail": password_expired_api_message(user)})
+    if user.must_change_password:
+        return Status(403, {"detail": password_change_api_message(user)})
     # An API login calls no login(), so Django's user_logged_in is not sent: recorded here.
     record_security(
         SecurityEvent.Kind.LOGIN_OK, SecurityEvent.Outcome.SUCCESS, actor=user, detail="API登录"
